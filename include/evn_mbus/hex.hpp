@@ -1,0 +1,31 @@
+// Hex text and key input, as users paste it: spaces, "0x" prefixes and '#' comments allowed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace evn_mbus {
+
+using aes_key = std::array<std::uint8_t, 16>;  // AES-128 (IEC 62056-5-3 security suite 0/1)
+
+// Parses hex text: any whitespace, optional "0x"/"0X" before any byte group, '#' to end of
+// line is a comment. An odd number of digits or a stray character is errc::bad_hex.
+std::error_code parse_hex(std::string_view text, std::vector<std::uint8_t>& out);
+
+// True when the bytes look like hex text (only hex digits, whitespace, "0x", comments) rather
+// than a raw binary capture.
+bool looks_like_hex_text(std::span<const std::uint8_t> bytes) noexcept;
+
+// Parses a 128-bit key: exactly 32 hex digits once spaces, ':' or '-' separators and "0x"
+// are removed. Anything else is errc::bad_key.
+std::error_code parse_key(std::string_view text, aes_key& out);
+
+// Upper-case hex without separators.
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+}  // namespace evn_mbus

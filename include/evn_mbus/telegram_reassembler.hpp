@@ -1,0 +1,67 @@
+// Reassembles one DLMS APDU from the M-Bus frames of one push.
+//
+// The meters' M-Bus transport: CI 00h..1Fh marks DLMS/COSEM data; the low nibble of CI numbers
+// the segment (0, 1, 2, ...) and bit 10h marks the last one. Each segment's user data starts
+// with STSAP and DTSAP (01h/67h) followed by the next piece of the APDU (EN 13757-2 with the
+// DLMS/COSEM M-Bus transport of IEC 62056-7-6 as used in the Austrian operators' customer
+// interface documents).
+//
+// A telegram is complete when the APDU's own length is satisfied: for general-glo-ciphering
+// (DBh) and general-ded-ciphering (DCh) that is the A-XDR length after the system title
+// (IEC 62056-5-3, 9.5 / Green Book 9.2.7.2). Nothing here depends on fixed offsets or on the
+// number of frames a meter uses.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "evn_mbus/mbus_frame_assembler.hpp"
+
+namespace evn_mbus {
+
+struct reassembly_event {
+    enum class kind { need_more, telegram, error };
+    kind what = kind::need_more;
+    // For kind::telegram: the APDU (DBh/DCh/0Fh...), valid until the next add().
+    std::span<const std::uint8_t> apdu;
+    // For kind::telegram: every link frame of the push, back to back (for "raw" publishing).
+    std::span<const std::uint8_t> raw;
+    std::error_code error;  // for kind::error: this push (or this frame) was dropped
+    // Set when this frame, a segment 0, made an unfinished earlier push be dropped
+    // (missing_segment). Reported beside `what`, which is about the new push.
+    std::error_code dropped;
+};
+
+class telegram_reassembler {
+public:
+    // Upper bound on one APDU. The largest Austrian push is ~300 bytes; this leaves headroom
+    // for long profiles while keeping a lying length from growing memory.
+    static constexpr std::size_t max_apdu_size = 4096;
+
+    // Takes one link frame. Returns a telegram when this frame completes one, an error when
+    // this frame shows the push in progress (or this frame) to be unusable, else need_more.
+    // An error never prevents the next push from decoding: a segment 0 always starts afresh.
+    reassembly_event add(const mbus_frame& frame);
+
+    // Starts over, dropping any partial telegram. Returns true if one was dropped.
+    bool reset();
+
+    bool in_progress() const noexcept { return in_progress_; }
+
+private:
+    reassembly_event complete_or_wait(const mbus_frame& frame, bool last);
+    // How many APDU bytes the telegram needs, 0 while the header is still incomplete; an
+    // error when the header is malformed.
+    std::error_code needed_size(std::size_t& needed) const;
+
+    std::vector<std::uint8_t> apdu_;
+    std::vector<std::uint8_t> raw_;
+    bool in_progress_ = false;
+    bool done_ = false;            // the last call returned a telegram: clear on next add
+    unsigned next_segment_ = 0;
+};
+
+}  // namespace evn_mbus

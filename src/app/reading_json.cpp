@@ -1,0 +1,35 @@
+#include "reading_json.hpp"
+
+#include "evn_mbus/cosem_datetime.hpp"
+
+namespace evn_mbus {
+
+nlohmann::json value_json(const obis_value& v) {
+    if (v.type == axdr_type::boolean) return v.raw_signed != 0;
+    if (v.type == axdr_type::null_data) return nullptr;
+    if (!v.is_number()) return v.text;
+    if (const auto i = v.scaled_integer()) return *i;
+    return v.scaled();
+}
+
+nlohmann::json to_json(const reading& r) {
+    nlohmann::json j = nlohmann::json::object();
+    if (!r.meter_number.empty()) j["meter_number"] = r.meter_number;
+    if (!r.device_name.empty()) j["device_name"] = r.device_name;
+    if (r.clock) j["clock"] = format_utc(*r.clock);
+    nlohmann::json obis = nlohmann::json::object();
+    for (const auto& v : r.values) {
+        nlohmann::json value = value_json(v);
+        if (v.is_number()) {
+            if (const auto q = name_for(v.code)) j[std::string(q->name)] = value;
+        }
+        nlohmann::json entry = {{"value", std::move(value)}};
+        const auto unit = unit_symbol(v.unit);
+        if (v.has_scaler_unit && !unit.empty()) entry["unit"] = unit;
+        obis[v.code.to_string()] = std::move(entry);
+    }
+    j["obis"] = std::move(obis);
+    return j;
+}
+
+}  // namespace evn_mbus

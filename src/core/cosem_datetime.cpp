@@ -1,0 +1,72 @@
+#include "evn_mbus/cosem_datetime.hpp"
+
+#include <cstdio>
+
+namespace evn_mbus {
+namespace {
+
+using namespace std::chrono;
+
+// Last Sunday of a month, 01:00 UTC: when EU summer time starts (March) and ends (October).
+sys_seconds eu_switch(int y, unsigned m) {
+    const sys_days last{year_month_weekday_last{year{y}, month{m}, weekday_last{Sunday}}};
+    return sys_seconds{last} + hours{1};
+}
+
+}  // namespace
+
+std::optional<cosem_datetime> cosem_datetime::parse(std::span<const std::uint8_t> b) noexcept {
+    if (b.size() != 12) return std::nullopt;
+    cosem_datetime dt;
+    dt.year = static_cast<std::uint16_t>(b[0] << 8 | b[1]);
+    dt.month = b[2];
+    dt.day = b[3];
+    dt.day_of_week = b[4];
+    dt.hour = b[5];
+    dt.minute = b[6];
+    dt.second = b[7];
+    dt.hundredths = b[8];
+    dt.deviation = static_cast<std::int16_t>(static_cast<std::uint16_t>(b[9] << 8 | b[10]));
+    dt.status = b[11];
+    return dt;
+}
+
+std::optional<sys_seconds> cosem_datetime::to_utc() const noexcept {
+    // FFFFh/FFh mean "not specified"; FDh/FEh days and months are DST markers, not dates.
+    if (year == 0xFFFF || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+        minute > 59 || second > 59) {
+        return std::nullopt;
+    }
+    const year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
+                             std::chrono::day{day}};
+    if (!ymd.ok()) return std::nullopt;
+    const sys_seconds local =
+        sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second};
+
+    if (deviation != deviation_not_specified) {
+        if (deviation < -720 || deviation > 720) return std::nullopt;
+        return local + minutes{deviation};
+    }
+    // Not specified: Austrian meters keep Europe/Vienna local time.
+    if (status != 0xFF) {
+        const bool dst = (status & status_daylight_saving) != 0;
+        return local - hours{dst ? 2 : 1};
+    }
+    const sys_seconds as_cet = local - hours{1};
+    const bool summer = as_cet >= eu_switch(year, 3) && as_cet < eu_switch(year, 10);
+    return summer ? local - hours{2} : as_cet;
+}
+
+std::string format_utc(std::chrono::sys_seconds t) {
+    const auto days = floor<std::chrono::days>(t);
+    const year_month_day ymd{days};
+    const hh_mm_ss hms{t - days};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()));
+    return buf;
+}
+
+}  // namespace evn_mbus

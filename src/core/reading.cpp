@@ -1,0 +1,91 @@
+#include "evn_mbus/reading.hpp"
+
+#include <cmath>
+
+namespace evn_mbus {
+
+bool obis_value::is_number() const noexcept {
+    axdr_node n;
+    n.type = type;
+    return n.is_number();
+}
+
+double obis_value::scaled() const noexcept {
+    axdr_node n;
+    n.type = type;
+    double v = 0.0;
+    if (n.is_unsigned_integer()) {
+        v = static_cast<double>(raw_unsigned);
+    } else if (n.is_signed_integer() || type == axdr_type::enumeration) {
+        v = static_cast<double>(raw_signed);
+    } else if (type == axdr_type::float32 || type == axdr_type::float64) {
+        v = raw_float;
+    } else {
+        return 0.0;
+    }
+    // Divide for negative scalers: 2337 / 10 is exactly the double nearest 233.7, whereas
+    // 2337 * 0.1 is not.
+    if (scaler < 0) return v / std::pow(10.0, -scaler);
+    if (scaler > 0) return v * std::pow(10.0, scaler);
+    return v;
+}
+
+std::optional<std::int64_t> obis_value::scaled_integer() const noexcept {
+    axdr_node n;
+    n.type = type;
+    if (scaler < 0 || scaler > 9) return std::nullopt;
+    std::int64_t factor = 1;
+    for (int i = 0; i < scaler; ++i) factor *= 10;
+    if (n.is_unsigned_integer()) {
+        if (raw_unsigned > static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(factor)) {
+            return std::nullopt;
+        }
+        return static_cast<std::int64_t>(raw_unsigned) * factor;
+    }
+    if (n.is_signed_integer() || type == axdr_type::enumeration) {
+        if (raw_signed > INT64_MAX / factor || raw_signed < INT64_MIN / factor) return std::nullopt;
+        return raw_signed * factor;
+    }
+    return std::nullopt;
+}
+
+const obis_value* reading::find(const obis_code& code) const noexcept {
+    for (const auto& v : values) {
+        if (v.code == code) return &v;
+    }
+    return nullptr;
+}
+
+std::optional<double> reading::named(std::string_view name) const noexcept {
+    for (const auto& v : values) {
+        if (!v.is_number()) continue;
+        const auto q = name_for(v.code);
+        if (q && q->name == name) return v.scaled();
+    }
+    return std::nullopt;
+}
+
+std::string reading::manufacturer() const {
+    std::string m;
+    for (int i = 0; i < 3; ++i) {
+        const char c = static_cast<char>(title[static_cast<std::size_t>(i)]);
+        if (c < 'A' || c > 'Z') return {};
+        m.push_back(c);
+    }
+    return m;
+}
+
+void reading::clear() noexcept {
+    title = {};
+    frame_counter = 0;
+    security_control = 0;
+    encrypted = false;
+    tag_verified = false;
+    invoke_id = 0;
+    clock.reset();
+    meter_number.clear();
+    device_name.clear();
+    values.clear();
+}
+
+}  // namespace evn_mbus

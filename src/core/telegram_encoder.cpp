@@ -1,0 +1,129 @@
+#include "evn_mbus/telegram_encoder.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include "evn_mbus/axdr_writer.hpp"
+#include "evn_mbus/error.hpp"
+
+namespace evn_mbus {
+
+void telegram_encoder::ctx_deleter::operator()(evp_cipher_ctx_st* ctx) const noexcept {
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+telegram_encoder::telegram_encoder() : ctx_(EVP_CIPHER_CTX_new()) {}
+telegram_encoder::~telegram_encoder() = default;
+
+std::vector<std::uint8_t> telegram_encoder::encode_kaifa_notification(const kaifa_push& push) {
+    std::vector<std::uint8_t> out;
+    out.push_back(apdu_tag::data_notification);
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(push.invoke_id >> (8 * i)));
+    out.push_back(12);
+    axdr_writer::put_date_time(out, push.clock);
+    axdr_writer w(out);
+    const std::size_t count = 1 + 3 * push.registers.size() + (push.meter_number.empty() ? 0 : 1);
+    w.structure(count).date_time_octets(push.clock);
+    for (const auto& r : push.registers) {
+        w.obis(r.code);
+        if (r.wide) {
+            if (r.is_signed) {
+                w.int32(static_cast<std::int32_t>(r.raw));
+            } else {
+                w.uint32(static_cast<std::uint32_t>(r.raw));
+            }
+        } else if (r.is_signed) {
+            w.int16(static_cast<std::int16_t>(r.raw));
+        } else {
+            w.uint16(static_cast<std::uint16_t>(r.raw));
+        }
+        w.scaler_unit(r.scaler, r.unit);
+    }
+    if (!push.meter_number.empty()) w.octet_string_text(push.meter_number);
+    return out;
+}
+
+std::error_code telegram_encoder::encrypt(std::span<const std::uint8_t> plaintext,
+                                          const aes_key& key,
+                                          const std::optional<aes_key>& auth_key,
+                                          const system_title& title, std::uint32_t frame_counter,
+                                          std::uint8_t control, std::vector<std::uint8_t>& apdu) {
+    const bool encrypted = (control & security_control::encryption) != 0;
+    const bool authenticated = (control & security_control::authentication) != 0;
+    if (!ctx_ || !encrypted || (authenticated && !auth_key)) return errc::unsupported_security;
+    EVP_CIPHER_CTX* ctx = ctx_.get();
+    std::array<std::uint8_t, 12> iv{};
+    std::copy(title.begin(), title.end(), iv.begin());
+    for (int i = 0; i < 4; ++i) {
+        iv[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(frame_counter >> (24 - 8 * i));
+    }
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key.data(), iv.data()) != 1) {
+        return errc::crypto_failure;
+    }
+    int len = 0;
+    if (authenticated &&
+        (EVP_EncryptUpdate(ctx, nullptr, &len, &control, 1) != 1 ||
+         EVP_EncryptUpdate(ctx, nullptr, &len, auth_key->data(),
+                           static_cast<int>(auth_key->size())) != 1)) {
+        return errc::crypto_failure;
+    }
+    std::vector<std::uint8_t> cipher(plaintext.size());
+    if (!plaintext.empty() &&
+        EVP_EncryptUpdate(ctx, cipher.data(), &len, plaintext.data(),
+                          static_cast<int>(plaintext.size())) != 1) {
+        return errc::crypto_failure;
+    }
+    std::array<std::uint8_t, 16> tag{};
+    std::uint8_t final_block[16];
+    if (EVP_EncryptFinal_ex(ctx, final_block, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()), tag.data()) != 1) {
+        return errc::crypto_failure;
+    }
+
+    apdu.clear();
+    apdu.push_back(apdu_tag::general_glo_ciphering);
+    apdu.push_back(static_cast<std::uint8_t>(title.size()));
+    apdu.insert(apdu.end(), title.begin(), title.end());
+    const std::size_t length = 1 + 4 + cipher.size() + (authenticated ? gcm_tag_size : 0);
+    axdr_writer::put_length(apdu, length);
+    apdu.push_back(control);
+    for (int i = 3; i >= 0; --i) apdu.push_back(static_cast<std::uint8_t>(frame_counter >> (8 * i)));
+    apdu.insert(apdu.end(), cipher.begin(), cipher.end());
+    if (authenticated) apdu.insert(apdu.end(), tag.begin(), tag.begin() + gcm_tag_size);
+    return {};
+}
+
+std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_mbus(
+    std::span<const std::uint8_t> apdu, std::size_t max_chunk) {
+    std::vector<std::vector<std::uint8_t>> frames;
+    if (max_chunk == 0) max_chunk = 245;
+    std::size_t pos = 0;
+    unsigned segment = 0;
+    do {
+        const std::size_t n = std::min(max_chunk, apdu.size() - pos);
+        const bool last = pos + n == apdu.size();
+        std::vector<std::uint8_t> user{0x53, 0xFF,
+                                       static_cast<std::uint8_t>((segment & 0x0F) | (last ? 0x10 : 0)),
+                                       0x01, 0x67};
+        user.insert(user.end(), apdu.begin() + static_cast<std::ptrdiff_t>(pos),
+                    apdu.begin() + static_cast<std::ptrdiff_t>(pos + n));
+        frames.push_back(mbus_long_frame(user));
+        pos += n;
+        ++segment;
+    } while (pos < apdu.size());
+    return frames;
+}
+
+std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(std::span<const std::uint8_t> user_data) {
+    const auto l = static_cast<std::uint8_t>(user_data.size());
+    std::vector<std::uint8_t> f{0x68, l, l, 0x68};
+    unsigned sum = 0;
+    for (const std::uint8_t b : user_data) sum += b;
+    f.insert(f.end(), user_data.begin(), user_data.end());
+    f.push_back(static_cast<std::uint8_t>(sum));
+    f.push_back(0x16);
+    return f;
+}
+
+}  // namespace evn_mbus

@@ -1,0 +1,117 @@
+#include "evn_mbus/telegram_reassembler.hpp"
+
+#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/error.hpp"
+
+namespace evn_mbus {
+namespace {
+
+constexpr std::uint8_t ci_dlms_mask = 0xE0;  // CI 00h..1Fh: DLMS segments
+constexpr std::uint8_t ci_last_segment = 0x10;
+constexpr std::uint8_t ci_segment_mask = 0x0F;
+constexpr std::size_t tsap_size = 2;  // STSAP, DTSAP
+
+reassembly_event failure(const mbus_frame& frame, std::error_code ec) {
+    reassembly_event ev;
+    ev.what = reassembly_event::kind::error;
+    ev.raw = frame.raw;
+    ev.error = ec;
+    return ev;
+}
+
+}  // namespace
+
+bool telegram_reassembler::reset() {
+    const bool dropped = in_progress_;
+    in_progress_ = false;
+    done_ = false;
+    next_segment_ = 0;
+    apdu_.clear();
+    raw_.clear();
+    return dropped;
+}
+
+std::error_code telegram_reassembler::needed_size(std::size_t& needed) const {
+    needed = 0;
+    if (apdu_.empty()) return {};
+    const std::uint8_t tag = apdu_[0];
+    if (tag != apdu_tag::general_glo_ciphering && tag != apdu_tag::general_ded_ciphering) {
+        return {};  // plain APDUs carry no overall length: the last-segment flag ends them
+    }
+    // DB | title length | title | A-XDR length | ...
+    if (apdu_.size() < 2) return {};
+    const std::size_t title_len = apdu_[1];
+    std::size_t pos = 2 + title_len;
+    if (apdu_.size() <= pos) return {};
+    std::size_t length = 0;
+    if (!read_axdr_length(apdu_, pos, length)) {
+        // Either the length's own bytes are not all here yet, or it is absurd.
+        if (apdu_.size() >= pos + 5) return errc::bad_security_header;
+        return {};
+    }
+    needed = pos + length;
+    return {};
+}
+
+reassembly_event telegram_reassembler::add(const mbus_frame& frame) {
+    if (done_) reset();
+    if ((frame.ci & ci_dlms_mask) != 0) return failure(frame, errc::unsupported_ci);
+    if (frame.payload.size() < tsap_size) {
+        return failure(frame, errc::frame_too_short);
+    }
+    const unsigned segment = frame.ci & ci_segment_mask;
+    const bool last = (frame.ci & ci_last_segment) != 0;
+
+    std::error_code dropped;
+    if (segment == 0) {
+        // A push always starts with segment 0: whatever was in progress is lost.
+        if (reset()) dropped = errc::missing_segment;
+        in_progress_ = true;
+    } else if (!in_progress_ || segment != next_segment_) {
+        reset();
+        return failure(frame, errc::missing_segment);
+    }
+
+    const auto piece = frame.payload.subspan(tsap_size);
+    if (apdu_.size() + piece.size() > max_apdu_size) {
+        reset();
+        return failure(frame, errc::telegram_too_long);
+    }
+    apdu_.insert(apdu_.end(), piece.begin(), piece.end());
+    raw_.insert(raw_.end(), frame.raw.begin(), frame.raw.end());
+    next_segment_ = (segment + 1) & ci_segment_mask;
+
+    reassembly_event ev = complete_or_wait(frame, last);
+    ev.dropped = dropped;
+    return ev;
+}
+
+reassembly_event telegram_reassembler::complete_or_wait(const mbus_frame& frame, bool last) {
+    using kind = reassembly_event::kind;
+    std::size_t needed = 0;
+    if (auto ec = needed_size(needed)) {
+        reset();
+        return failure(frame, ec);
+    }
+    if (needed != 0 && apdu_.size() > needed) {
+        reset();
+        return failure(frame, errc::length_mismatch);
+    }
+    const bool complete = needed != 0 ? apdu_.size() == needed : last;
+    if (!complete) {
+        if (last) {
+            reset();
+            return failure(frame, errc::truncated_telegram);
+        }
+        return {};
+    }
+    in_progress_ = false;
+    done_ = true;
+    reassembly_event ev;
+    ev.what = kind::telegram;
+    ev.apdu = apdu_;
+    ev.raw = raw_;
+    return ev;
+}
+
+}  // namespace evn_mbus
