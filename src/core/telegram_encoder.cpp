@@ -97,7 +97,7 @@ std::error_code telegram_encoder::encrypt(std::span<const std::uint8_t> plaintex
 std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_mbus(
     std::span<const std::uint8_t> apdu, std::size_t max_chunk) {
     std::vector<std::vector<std::uint8_t>> frames;
-    if (max_chunk == 0) max_chunk = 245;
+    max_chunk = std::max<std::size_t>({max_chunk, 1, (apdu.size() + 15) / 16});
     std::size_t pos = 0;
     unsigned segment = 0;
     do {
