@@ -109,14 +109,19 @@ mbus_frame_event mbus_frame_assembler::next() {
                 ++stats_.control_frames;
                 continue;
             case verdict::bad_checksum:
-            case verdict::bad_stop:
+            case verdict::bad_stop: {
                 // Only the start byte is dropped: if L itself was damaged, the next frame
-                // may begin inside the claimed length, and rescanning finds it.
+                // may begin inside the claimed length, and rescanning finds it. A frame that
+                // the line's idle gap cut in two was truncated; its "checksum" is just the
+                // next push's bytes, so name the real cause.
+                const bool cut_by_gap = pos_ < flush_until_ && pos_ + c.size > flush_until_;
                 ++pos_;
                 ++stats_.bad_frames;
-                return {mbus_frame_event::kind::error, {},
-                        c.what == verdict::bad_checksum ? errc::bad_checksum
-                                                        : errc::bad_stop_byte};
+                const errc why = cut_by_gap                       ? errc::truncated_frame
+                                 : c.what == verdict::bad_checksum ? errc::bad_checksum
+                                                                   : errc::bad_stop_byte;
+                return {mbus_frame_event::kind::error, {}, why};
+            }
             case verdict::long_frame: {
                 const std::span<const std::uint8_t> raw = rest.first(c.size);
                 mbus_frame f;

@@ -50,6 +50,7 @@ std::error_code telegram_reassembler::needed_size(std::size_t& needed) const {
         return {};
     }
     needed = pos + length;
+    if (needed > max_apdu_size) return errc::telegram_too_long;
     return {};
 }
 
@@ -97,7 +98,12 @@ reassembly_event telegram_reassembler::complete_or_wait(const mbus_frame& frame,
         reset();
         return failure(frame, errc::length_mismatch);
     }
-    const bool complete = needed != 0 ? apdu_.size() == needed : last;
+    // A ciphered APDU must reach its own length; the last flag on an unfinished header
+    // means the meter (or the line) cut it short.
+    const bool ciphered = !apdu_.empty() && (apdu_[0] == apdu_tag::general_glo_ciphering ||
+                                             apdu_[0] == apdu_tag::general_ded_ciphering);
+    const bool complete =
+        needed != 0 ? apdu_.size() == needed : (last && !apdu_.empty() && !ciphered);
     if (!complete) {
         if (last) {
             reset();

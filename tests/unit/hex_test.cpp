@@ -23,7 +23,8 @@ std::error_code ec_of(errc e) {
 
 bytes as_bytes(std::string_view text) {
     bytes out;
-    for (char ch : text) out.push_back(static_cast<std::uint8_t>(ch));
+    for (char ch : text)
+        out.push_back(static_cast<std::uint8_t>(ch));
     return out;
 }
 
@@ -67,11 +68,12 @@ TEST(parse_hex, zero_digits_are_not_mistaken_for_prefix) {
 
 TEST(parse_hex, comments_run_to_end_of_line) {
     bytes out;
-    ASSERT_FALSE(evn_mbus::parse_hex("# header line with ZZ and odd 123\n"
-                                     "01 02 # trailing comment GG\n"
-                                     "03\n"
-                                     "#last line without newline 4",
-                                     out));
+    ASSERT_FALSE(
+        evn_mbus::parse_hex("# header line with ZZ and odd 123\n"
+                            "01 02 # trailing comment GG\n"
+                            "03\n"
+                            "#last line without newline 4",
+                            out));
     EXPECT_EQ(out, (bytes{0x01, 0x02, 0x03}));
 }
 
@@ -85,10 +87,21 @@ TEST(parse_hex, odd_number_of_digits_is_bad_hex) {
 TEST(parse_hex, stray_characters_are_bad_hex) {
     bytes out;
     EXPECT_EQ(evn_mbus::parse_hex("01g2", out), ec_of(errc::bad_hex));
-    EXPECT_EQ(evn_mbus::parse_hex("01,02", out), ec_of(errc::bad_hex));
+    EXPECT_EQ(evn_mbus::parse_hex("01;02", out), ec_of(errc::bad_hex));
     EXPECT_EQ(evn_mbus::parse_hex("0102;", out), ec_of(errc::bad_hex));
     EXPECT_EQ(evn_mbus::parse_hex("zz", out), ec_of(errc::bad_hex));
-    EXPECT_EQ(evn_mbus::parse_hex(std::string_view("01\0" "02", 5), out), ec_of(errc::bad_hex));
+    EXPECT_EQ(evn_mbus::parse_hex(std::string_view("01\0"
+                                                   "02",
+                                                   5),
+                                  out),
+              ec_of(errc::bad_hex));
+}
+
+TEST(parse_hex, commas_separate_like_whitespace) {
+    // Captures pasted from C arrays or forum posts ("0x68, 0xFA, ...") are accepted.
+    bytes out;
+    ASSERT_FALSE(evn_mbus::parse_hex("01,02", out));
+    EXPECT_EQ(out, (bytes{0x01, 0x02}));
 }
 
 TEST(parse_hex, error_is_in_core_category) {
@@ -100,7 +113,8 @@ TEST(parse_hex, error_is_in_core_category) {
 
 TEST(parse_hex, round_trips_every_byte_value_through_to_hex) {
     bytes all;
-    for (int i = 0; i < 256; ++i) all.push_back(static_cast<std::uint8_t>(i));
+    for (int i = 0; i < 256; ++i)
+        all.push_back(static_cast<std::uint8_t>(i));
     const std::string text = evn_mbus::to_hex(all);
     bytes back;
     ASSERT_FALSE(evn_mbus::parse_hex(text, back));
@@ -157,22 +171,19 @@ TEST(parse_key, thirty_one_digits_is_bad_key) {
 
 TEST(parse_key, thirty_three_digits_is_bad_key) {
     evn_mbus::aes_key key{};
-    EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEEFF0", key),
-              ec_of(errc::bad_key));
+    EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEEFF0", key), ec_of(errc::bad_key));
 }
 
 TEST(parse_key, thirty_four_digits_is_bad_key) {
     evn_mbus::aes_key key{};
-    EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEEFF00", key),
-              ec_of(errc::bad_key));
+    EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEEFF00", key), ec_of(errc::bad_key));
 }
 
 TEST(parse_key, non_hex_character_is_bad_key) {
     evn_mbus::aes_key key{};
     EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEEFG", key), ec_of(errc::bad_key));
     EXPECT_EQ(evn_mbus::parse_key("00112233445566778899AABBCCDDEE.F", key), ec_of(errc::bad_key));
-    EXPECT_EQ(evn_mbus::parse_key("0011223344556677_8899AABBCCDDEEFF", key),
-              ec_of(errc::bad_key));
+    EXPECT_EQ(evn_mbus::parse_key("0011223344556677_8899AABBCCDDEEFF", key), ec_of(errc::bad_key));
 }
 
 TEST(parse_key, empty_is_bad_key) {
@@ -190,9 +201,8 @@ TEST(looks_like_hex_text, hex_text_is_recognised) {
 }
 
 TEST(looks_like_hex_text, binary_capture_is_not_hex_text) {
-    const bytes frame{0x68, 0x14, 0x14, 0x68, 0x53, 0xFF, 0x11, 0x01, 0x67, 0x41, 0x9A, 0x3C,
-                      0xFD, 0xA4, 0x4B, 0xE4, 0x38, 0xC9, 0x6F, 0x0E, 0x38, 0xBF, 0x83, 0xD9,
-                      0x83, 0x16};
+    const bytes frame{0x68, 0x14, 0x14, 0x68, 0x53, 0xFF, 0x11, 0x01, 0x67, 0x41, 0x9A, 0x3C, 0xFD,
+                      0xA4, 0x4B, 0xE4, 0x38, 0xC9, 0x6F, 0x0E, 0x38, 0xBF, 0x83, 0xD9, 0x83, 0x16};
     EXPECT_FALSE(evn_mbus::looks_like_hex_text(frame));
     EXPECT_FALSE(evn_mbus::looks_like_hex_text(bytes{0x00, 0x01, 0x02, 0x03}));
     EXPECT_FALSE(evn_mbus::looks_like_hex_text(bytes{0xE5}));
