@@ -53,7 +53,8 @@ public:
                             std::uint32_t frame_counter, std::uint8_t control,
                             std::vector<std::uint8_t>& apdu);
 
-    // Splits an APDU into M-Bus long frames (C=53h, A=FFh, CI = segment | 10h on the last,
+    // Splits an APDU into complete M-Bus long frames, ready for the wire (68 L L 68 ... CS 16;
+    // C=53h, A=FFh, CI = segment | 10h on the last,
     // STSAP 01h, DTSAP 67h), at most `max_chunk` APDU bytes per frame (Kaifa: 245). The
     // segment number has four bits: `max_chunk` is raised so that at most 16 frames result.
     static std::vector<std::vector<std::uint8_t>> segment_mbus(std::span<const std::uint8_t> apdu,
