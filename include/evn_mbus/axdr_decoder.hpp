@@ -46,13 +46,13 @@ enum class axdr_type : std::uint8_t {
 struct axdr_node {
     axdr_type type = axdr_type::null_data;
     std::uint8_t depth = 0;
-    std::uint32_t count = 0;    // containers: number of children
-    std::uint32_t subtree = 1;  // nodes in this subtree, including this one
-    std::int64_t int_value = 0;     // signed integers, enum, boolean, bcd
-    std::uint64_t uint_value = 0;   // unsigned integers
-    double float_value = 0.0;       // float32/float64
-    std::size_t offset = 0;         // strings, bit-strings, dates: offset of the contents
-    std::size_t length = 0;         // ... and their length in bytes (bit-string: bytes used)
+    std::uint32_t count = 0;       // containers: number of children
+    std::uint32_t subtree = 1;     // nodes in this subtree, including this one
+    std::int64_t int_value = 0;    // signed integers, enum, boolean, bcd
+    std::uint64_t uint_value = 0;  // unsigned integers
+    double float_value = 0.0;      // float32/float64
+    std::size_t offset = 0;        // strings, bit-strings, dates: offset of the contents
+    std::size_t length = 0;        // ... and their length in bytes (bit-string: bytes used)
 
     bool is_container() const noexcept {
         return type == axdr_type::array || type == axdr_type::structure;

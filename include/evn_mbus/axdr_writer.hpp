@@ -13,7 +13,7 @@
 namespace evn_mbus {
 
 class axdr_writer {
-public:
+  public:
     explicit axdr_writer(std::vector<std::uint8_t>& out) : out_(out) {}
 
     axdr_writer& structure(std::size_t count);
@@ -33,16 +33,16 @@ public:
     axdr_writer& float64(double v);
     axdr_writer& octet_string(std::span<const std::uint8_t> bytes);
     axdr_writer& visible_string(std::string_view text);
-    axdr_writer& octet_string_text(std::string_view text);  // text sent as octet-string
-    axdr_writer& obis(const obis_code& code);                // as a 6-byte octet-string
-    axdr_writer& date_time_octets(const cosem_datetime& dt); // as a 12-byte octet-string
+    axdr_writer& octet_string_text(std::string_view text);    // text sent as octet-string
+    axdr_writer& obis(const obis_code& code);                 // as a 6-byte octet-string
+    axdr_writer& date_time_octets(const cosem_datetime& dt);  // as a 12-byte octet-string
     axdr_writer& scaler_unit(std::int8_t scaler, std::uint8_t unit);
 
     // A-XDR length: short form below 80h, else 81h/82h/... long forms.
     static void put_length(std::vector<std::uint8_t>& out, std::size_t length);
     static void put_date_time(std::vector<std::uint8_t>& out, const cosem_datetime& dt);
 
-private:
+  private:
     void put_be(std::uint64_t v, int bytes);
     std::vector<std::uint8_t>& out_;
 };

@@ -19,7 +19,6 @@ struct data_notification {
 };
 
 // Parses the header. Errors: unsupported_apdu (not 0Fh), bad_notification.
-std::error_code parse_data_notification(std::span<const std::uint8_t> apdu,
-                                        data_notification& out);
+std::error_code parse_data_notification(std::span<const std::uint8_t> apdu, data_notification& out);
 
 }  // namespace evn_mbus

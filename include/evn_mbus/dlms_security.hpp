@@ -60,7 +60,7 @@ bool read_axdr_length(std::span<const std::uint8_t> in, std::size_t& pos, std::s
 
 // AES-128-GCM via OpenSSL EVP. Holds one cipher context, reused for every telegram.
 class dlms_decryptor {
-public:
+  public:
     dlms_decryptor();
     ~dlms_decryptor();
     dlms_decryptor(dlms_decryptor&&) noexcept;
@@ -77,7 +77,7 @@ public:
     std::error_code decrypt(const security_header& header, std::vector<std::uint8_t>& out,
                             bool& tag_verified);
 
-private:
+  private:
     struct ctx_deleter {
         void operator()(evp_cipher_ctx_st* ctx) const noexcept;
     };

@@ -12,23 +12,23 @@ namespace evn_mbus {
 enum class errc {
     ok = 0,
     // Link layer (EN 13757-2 long frame 68 L L 68 C A CI ... CS 16).
-    bad_checksum = 1,     // frame checksum byte does not match the sum of the user data
-    bad_stop_byte,        // byte after the checksum is not 16h
-    truncated_frame,      // the line went idle before the frame was complete
+    bad_checksum = 1,  // frame checksum byte does not match the sum of the user data
+    bad_stop_byte,     // byte after the checksum is not 16h
+    truncated_frame,   // the line went idle before the frame was complete
     // Transport (segmentation by CI) and reassembly.
-    unsupported_ci,       // CI field is not a DLMS segment (00h..1Fh)
-    frame_too_short,      // frame has no room for C, A, CI, STSAP and DTSAP
-    missing_segment,      // a segment number was skipped or a continuation came without a start
-    truncated_telegram,   // the last segment came before the DLMS length was satisfied
-    telegram_too_long,    // more data than any meter sends: bounded to stop memory growth
-    length_mismatch,      // the segments carry more bytes than the DLMS length says
+    unsupported_ci,      // CI field is not a DLMS segment (00h..1Fh)
+    frame_too_short,     // frame has no room for C, A, CI, STSAP and DTSAP
+    missing_segment,     // a segment number was skipped or a continuation came without a start
+    truncated_telegram,  // the last segment came before the DLMS length was satisfied
+    telegram_too_long,   // more data than any meter sends: bounded to stop memory growth
+    length_mismatch,     // the segments carry more bytes than the DLMS length says
     // DLMS security (IEC 62056-5-3 general-glo/ded-ciphering).
-    unsupported_apdu,     // APDU tag that the core does not decode
-    bad_security_header,  // system title or ciphered-content length malformed
-    unsupported_security, // security suite or control bits that are not AES-128-GCM
-    tag_mismatch,         // GCM tag did not verify: authentication key wrong or data altered
-    not_a_valid_apdu,     // decrypted without a tag, but the result does not parse: wrong key
-    crypto_failure,       // OpenSSL refused an operation (should not happen)
+    unsupported_apdu,      // APDU tag that the core does not decode
+    bad_security_header,   // system title or ciphered-content length malformed
+    unsupported_security,  // security suite or control bits that are not AES-128-GCM
+    tag_mismatch,          // GCM tag did not verify: authentication key wrong or data altered
+    not_a_valid_apdu,      // decrypted without a tag, but the result does not parse: wrong key
+    crypto_failure,        // OpenSSL refused an operation (should not happen)
     // A-XDR (IEC 62056-6-2) and APDU structure.
     axdr_truncated,       // a length or count points beyond the end of the data
     axdr_unknown_type,    // a type tag that is not a COSEM data type
@@ -37,8 +37,8 @@ enum class errc {
     bad_notification,     // data-notification header malformed
     trailing_bytes,       // bytes left after the notification body
     // Configuration-type input handled by the core.
-    bad_key,              // a key that is not 32 hex digits
-    bad_hex,              // hex text with a character that is not a hex digit
+    bad_key,  // a key that is not 32 hex digits
+    bad_hex,  // hex text with a character that is not a hex digit
 };
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.

@@ -14,7 +14,8 @@ namespace evn_mbus {
 using aes_key = std::array<std::uint8_t, 16>;  // AES-128 (IEC 62056-5-3 security suite 0/1)
 
 // Parses hex text: any whitespace or commas (C arrays pasted from firmware), optional "0x"/"0X"
-// before any byte group, '#' to end of line is a comment. An odd number of digits or a stray character is errc::bad_hex.
+// before any byte group, '#' to end of line is a comment. An odd number of digits or a stray
+// character is errc::bad_hex.
 std::error_code parse_hex(std::string_view text, std::vector<std::uint8_t>& out);
 
 // True when the bytes look like hex text (only hex digits, whitespace, "0x", comments) rather

@@ -34,7 +34,7 @@ struct mbus_frame_event {
 };
 
 class mbus_frame_assembler {
-public:
+  public:
     // Counters for diagnostics; they only grow.
     struct stats {
         std::uint64_t frames = 0;          // long frames handed out
@@ -63,12 +63,12 @@ public:
     std::size_t buffered() const noexcept { return buf_.size() - pos_; }
     const stats& statistics() const noexcept { return stats_; }
 
-private:
+  private:
     void compact();
 
     std::vector<std::uint8_t> buf_;
-    std::size_t pos_ = 0;      // first undecided byte in buf_
-    std::size_t consumed_ = 0; // bytes of the last frame handed out, dropped at the next call
+    std::size_t pos_ = 0;          // first undecided byte in buf_
+    std::size_t consumed_ = 0;     // bytes of the last frame handed out, dropped at the next call
     std::size_t flush_until_ = 0;  // bytes before this index predate an idle gap: a partial
                                    // frame among them is dropped, not waited for
     stats stats_;

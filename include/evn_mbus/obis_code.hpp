@@ -22,9 +22,9 @@ struct obis_code {
 
 // A value evn-mbus publishes under a name of its own (JSON key and MQTT topic).
 struct named_quantity {
-    std::string_view name;        // "w_p"
-    std::string_view unit;        // unit of the published value: "Wh"
-    std::string_view description; // "active energy import (A+)"
+    std::string_view name;         // "w_p"
+    std::string_view unit;         // unit of the published value: "Wh"
+    std::string_view description;  // "active energy import (A+)"
 };
 
 // The name for an electricity OBIS code (A = 1, any channel B, F = 255 or unspecified), by

@@ -35,7 +35,7 @@ struct decode_event {
 };
 
 class telegram_decoder {
-public:
+  public:
     struct stats {
         std::uint64_t readings = 0;
         std::uint64_t errors = 0;
@@ -63,7 +63,7 @@ public:
         return assembler_.statistics();
     }
 
-private:
+  private:
     std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
 
     mbus_frame_assembler assembler_;

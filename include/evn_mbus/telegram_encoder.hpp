@@ -24,8 +24,8 @@ struct register_value {
     std::int64_t raw = 0;
     std::int8_t scaler = 0;
     std::uint8_t unit = 255;
-    bool is_signed = false;   // int16/int32 instead of uint16/uint32
-    bool wide = true;         // 32-bit (energy, power) instead of 16-bit (U, I, PF)
+    bool is_signed = false;  // int16/int32 instead of uint16/uint32
+    bool wide = true;        // 32-bit (energy, power) instead of 16-bit (U, I, PF)
 };
 
 struct kaifa_push {
@@ -36,7 +36,7 @@ struct kaifa_push {
 };
 
 class telegram_encoder {
-public:
+  public:
     telegram_encoder();
     ~telegram_encoder();
     telegram_encoder(const telegram_encoder&) = delete;
@@ -65,7 +65,7 @@ public:
     // T210-D's overflowed L field.
     static std::vector<std::uint8_t> mbus_long_frame(std::span<const std::uint8_t> user_data);
 
-private:
+  private:
     struct ctx_deleter {
         void operator()(evp_cipher_ctx_st* ctx) const noexcept;
     };

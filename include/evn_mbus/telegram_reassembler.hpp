@@ -36,7 +36,7 @@ struct reassembly_event {
 };
 
 class telegram_reassembler {
-public:
+  public:
     // Upper bound on one APDU. The largest Austrian push is ~300 bytes; this leaves headroom
     // for long profiles while keeping a lying length from growing memory.
     static constexpr std::size_t max_apdu_size = 4096;
@@ -51,7 +51,7 @@ public:
 
     bool in_progress() const noexcept { return in_progress_; }
 
-private:
+  private:
     reassembly_event complete_or_wait(const mbus_frame& frame, bool last);
     // How many APDU bytes the telegram needs, 0 while the header is still incomplete; an
     // error when the header is malformed.
@@ -60,7 +60,7 @@ private:
     std::vector<std::uint8_t> apdu_;
     std::vector<std::uint8_t> raw_;
     bool in_progress_ = false;
-    bool done_ = false;            // the last call returned a telegram: clear on next add
+    bool done_ = false;  // the last call returned a telegram: clear on next add
     unsigned next_segment_ = 0;
 };
 

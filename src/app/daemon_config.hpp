@@ -18,58 +18,58 @@ enum class energy_unit { wh, kwh };
 enum class log_target { automatic, journal, stderr_stream };
 
 struct serial_config {
-    std::string device = "/dev/ttyAMA0";           // serial.device
-    unsigned baud = 2400;                          // serial.baud
-    serial_parity parity = serial_parity::even;    // serial.parity: none | even | odd
-    unsigned data_bits = 8;                        // serial.data_bits: 5..8
-    unsigned stop_bits = 1;                        // serial.stop_bits: 1 | 2
+    std::string device = "/dev/ttyAMA0";         // serial.device
+    unsigned baud = 2400;                        // serial.baud
+    serial_parity parity = serial_parity::even;  // serial.parity: none | even | odd
+    unsigned data_bits = 8;                      // serial.data_bits: 5..8
+    unsigned stop_bits = 1;                      // serial.stop_bits: 1 | 2
     // serial.idle_gap_ms: silence that ends a partial frame. A byte takes 4.6 ms at 2400 8E1
     // and the meter sends a frame without pauses; the gap between its frames is ~160 ms.
     std::chrono::milliseconds idle_gap{100};
-    link_layer link = link_layer::auto_detect;     // serial.link: auto | mbus | hdlc
+    link_layer link = link_layer::auto_detect;  // serial.link: auto | mbus | hdlc
     // serial.reopen_max_s: longest wait between attempts to (re)open a missing device.
     std::chrono::seconds reopen_max{10};
 };
 
 struct meter_config {
-    std::optional<aes_key> key;        // meter.key (or meter.key_file): required
-    std::optional<aes_key> auth_key;   // meter.auth_key: for meters that send a GCM tag
-    std::string key_file;              // meter.key_file: where the key came from, if a file
+    std::optional<aes_key> key;       // meter.key (or meter.key_file): required
+    std::optional<aes_key> auth_key;  // meter.auth_key: for meters that send a GCM tag
+    std::string key_file;             // meter.key_file: where the key came from, if a file
 };
 
 struct tls_config {
-    std::string ca_file;      // mqtt.tls.ca_file: empty = system CAs
-    std::string cert_file;    // mqtt.tls.cert_file: client certificate (optional)
-    std::string key_file;     // mqtt.tls.key_file: its private key
-    bool verify = true;       // mqtt.tls.verify: check the server certificate and host name
+    std::string ca_file;    // mqtt.tls.ca_file: empty = system CAs
+    std::string cert_file;  // mqtt.tls.cert_file: client certificate (optional)
+    std::string key_file;   // mqtt.tls.key_file: its private key
+    bool verify = true;     // mqtt.tls.verify: check the server certificate and host name
 };
 
 struct discovery_config {
-    bool enabled = true;                      // mqtt.discovery.enabled
-    std::string prefix = "homeassistant";     // mqtt.discovery.prefix
-    energy_unit unit = energy_unit::wh;       // mqtt.discovery.energy_unit: Wh | kWh
-    std::chrono::seconds expire_after{0};     // mqtt.discovery.expire_after_s: 0 = never
+    bool enabled = true;                   // mqtt.discovery.enabled
+    std::string prefix = "homeassistant";  // mqtt.discovery.prefix
+    energy_unit unit = energy_unit::wh;    // mqtt.discovery.energy_unit: Wh | kWh
+    std::chrono::seconds expire_after{0};  // mqtt.discovery.expire_after_s: 0 = never
 };
 
 struct mqtt_config {
-    std::string uri = "tcp://localhost:1883";  // mqtt.uri: tcp://host:port or ssl://host:port
-    std::string client_id;                     // mqtt.client_id: empty = "evn-mbus-<host>"
-    std::string username;                      // mqtt.username
-    std::string password;                      // mqtt.password (or mqtt.password_file)
-    std::string password_file;                 // mqtt.password_file
-    std::string topic_prefix = "evn";          // mqtt.topic_prefix
-    int qos = 1;                               // mqtt.qos: 0..2
-    bool retain = false;                       // mqtt.retain: retain the value topics
-    std::chrono::seconds keepalive{30};        // mqtt.keepalive_s
-    bool clean_session = true;                 // mqtt.clean_session
-    bool publish_values = true;                // mqtt.publish_values: <prefix>/w_p, ...
-    bool publish_json = true;                  // mqtt.publish_json: <prefix>/state
-    bool publish_raw = true;                   // mqtt.publish_raw: <prefix>/raw
-    std::size_t queue_size = 10000;            // mqtt.queue_size: readings held while offline
-    std::chrono::seconds reconnect_max{60};    // mqtt.reconnect_max_s: backoff cap
+    std::string uri = "tcp://localhost:1883";       // mqtt.uri: tcp://host:port or ssl://host:port
+    std::string client_id;                          // mqtt.client_id: empty = "evn-mbus-<host>"
+    std::string username;                           // mqtt.username
+    std::string password;                           // mqtt.password (or mqtt.password_file)
+    std::string password_file;                      // mqtt.password_file
+    std::string topic_prefix = "evn";               // mqtt.topic_prefix
+    int qos = 1;                                    // mqtt.qos: 0..2
+    bool retain = false;                            // mqtt.retain: retain the value topics
+    std::chrono::seconds keepalive{30};             // mqtt.keepalive_s
+    bool clean_session = true;                      // mqtt.clean_session
+    bool publish_values = true;                     // mqtt.publish_values: <prefix>/w_p, ...
+    bool publish_json = true;                       // mqtt.publish_json: <prefix>/state
+    bool publish_raw = true;                        // mqtt.publish_raw: <prefix>/raw
+    std::size_t queue_size = 10000;                 // mqtt.queue_size: readings held while offline
+    std::chrono::seconds reconnect_max{60};         // mqtt.reconnect_max_s: backoff cap
     std::chrono::seconds diagnostics_interval{60};  // mqtt.diagnostics_interval_s
-    tls_config tls;                            // mqtt.tls
-    discovery_config discovery;                // mqtt.discovery
+    tls_config tls;                                 // mqtt.tls
+    discovery_config discovery;                     // mqtt.discovery
 };
 
 struct log_config {

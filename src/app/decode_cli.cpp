@@ -15,7 +15,8 @@ command add_decode_command(CLI::App& parent) {
     };
     auto s = std::make_shared<state>();
     CLI::App* sub = parent.add_subcommand(
-        "decode", "Decode a capture (hex text or raw bytes) and print one JSON object per telegram");
+        "decode",
+        "Decode a capture (hex text or raw bytes) and print one JSON object per telegram");
     sub->add_option("--key", s->options.key, "AES key of the meter (32 hex digits)")->required();
     sub->add_option("--auth-key", s->auth_key,
                     "authentication key, for meters that send a GCM tag (32 hex digits)");

@@ -13,8 +13,10 @@ bool axdr_node::is_signed_integer() const noexcept {
         case axdr_type::double_long:
         case axdr_type::integer:
         case axdr_type::long_signed:
-        case axdr_type::long64: return true;
-        default: return false;
+        case axdr_type::long64:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -23,8 +25,10 @@ bool axdr_node::is_unsigned_integer() const noexcept {
         case axdr_type::double_long_unsigned:
         case axdr_type::unsigned8:
         case axdr_type::long_unsigned:
-        case axdr_type::long64_unsigned: return true;
-        default: return false;
+        case axdr_type::long64_unsigned:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -40,8 +44,10 @@ bool axdr_node::is_bytes() const noexcept {
         case axdr_type::utf8_string:
         case axdr_type::date_time:
         case axdr_type::date:
-        case axdr_type::time: return true;
-        default: return false;
+        case axdr_type::time:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -57,7 +63,7 @@ double axdr_node::as_double() const noexcept {
 namespace {
 
 class walker {
-public:
+  public:
     walker(std::span<const std::uint8_t> in, std::vector<axdr_node>& nodes,
            const axdr_limits& limits)
         : in_(in), nodes_(nodes), limits_(limits) {}
@@ -72,20 +78,33 @@ public:
         n.type = static_cast<axdr_type>(in_[pos_++]);
         n.depth = static_cast<std::uint8_t>(depth);
         switch (n.type) {
-            case axdr_type::null_data: return {};
+            case axdr_type::null_data:
+                return {};
             case axdr_type::array:
-            case axdr_type::structure: return container(index, depth);
-            case axdr_type::boolean: return signed_fixed(n, 1, false);
-            case axdr_type::bcd: return signed_fixed(n, 1, false);
-            case axdr_type::enumeration: return signed_fixed(n, 1, false);
-            case axdr_type::integer: return signed_fixed(n, 1, true);
-            case axdr_type::long_signed: return signed_fixed(n, 2, true);
-            case axdr_type::double_long: return signed_fixed(n, 4, true);
-            case axdr_type::long64: return signed_fixed(n, 8, true);
-            case axdr_type::unsigned8: return unsigned_fixed(n, 1);
-            case axdr_type::long_unsigned: return unsigned_fixed(n, 2);
-            case axdr_type::double_long_unsigned: return unsigned_fixed(n, 4);
-            case axdr_type::long64_unsigned: return unsigned_fixed(n, 8);
+            case axdr_type::structure:
+                return container(index, depth);
+            case axdr_type::boolean:
+                return signed_fixed(n, 1, false);
+            case axdr_type::bcd:
+                return signed_fixed(n, 1, false);
+            case axdr_type::enumeration:
+                return signed_fixed(n, 1, false);
+            case axdr_type::integer:
+                return signed_fixed(n, 1, true);
+            case axdr_type::long_signed:
+                return signed_fixed(n, 2, true);
+            case axdr_type::double_long:
+                return signed_fixed(n, 4, true);
+            case axdr_type::long64:
+                return signed_fixed(n, 8, true);
+            case axdr_type::unsigned8:
+                return unsigned_fixed(n, 1);
+            case axdr_type::long_unsigned:
+                return unsigned_fixed(n, 2);
+            case axdr_type::double_long_unsigned:
+                return unsigned_fixed(n, 4);
+            case axdr_type::long64_unsigned:
+                return unsigned_fixed(n, 8);
             case axdr_type::float32: {
                 if (auto ec = unsigned_fixed(n, 4)) return ec;
                 n.float_value = std::bit_cast<float>(static_cast<std::uint32_t>(n.uint_value));
@@ -110,16 +129,19 @@ public:
                 if (!read_axdr_length(in_, pos_, bits)) return errc::axdr_truncated;
                 return bytes(n, (bits + 7) / 8);
             }
-            case axdr_type::date_time: return bytes(n, 12);
-            case axdr_type::date: return bytes(n, 5);
-            case axdr_type::time: return bytes(n, 4);
+            case axdr_type::date_time:
+                return bytes(n, 12);
+            case axdr_type::date:
+                return bytes(n, 5);
+            case axdr_type::time:
+                return bytes(n, 4);
         }
         return errc::axdr_unknown_type;
     }
 
     std::size_t position() const noexcept { return pos_; }
 
-private:
+  private:
     std::error_code container(std::size_t index, std::size_t depth) {
         std::size_t count = 0;
         if (!read_axdr_length(in_, pos_, count)) return errc::axdr_truncated;
@@ -139,7 +161,8 @@ private:
     std::error_code unsigned_fixed(axdr_node& n, std::size_t size) {
         if (in_.size() - pos_ < size) return errc::axdr_truncated;
         std::uint64_t v = 0;
-        for (std::size_t i = 0; i < size; ++i) v = v << 8 | in_[pos_ + i];
+        for (std::size_t i = 0; i < size; ++i)
+            v = v << 8 | in_[pos_ + i];
         pos_ += size;
         n.uint_value = v;
         return {};

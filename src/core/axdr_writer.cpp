@@ -7,7 +7,9 @@
 namespace evn_mbus {
 namespace {
 
-std::uint8_t tag(axdr_type t) { return static_cast<std::uint8_t>(t); }
+std::uint8_t tag(axdr_type t) {
+    return static_cast<std::uint8_t>(t);
+}
 
 }  // namespace
 
@@ -17,9 +19,11 @@ void axdr_writer::put_length(std::vector<std::uint8_t>& out, std::size_t length)
         return;
     }
     int n = 0;
-    for (std::size_t v = length; v != 0; v >>= 8) ++n;
+    for (std::size_t v = length; v != 0; v >>= 8)
+        ++n;
     out.push_back(static_cast<std::uint8_t>(0x80 | n));
-    for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
+    for (int i = n - 1; i >= 0; --i)
+        out.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
 }
 
 void axdr_writer::put_date_time(std::vector<std::uint8_t>& out, const cosem_datetime& dt) {
@@ -40,7 +44,8 @@ void axdr_writer::put_date_time(std::vector<std::uint8_t>& out, const cosem_date
 }
 
 void axdr_writer::put_be(std::uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    for (int i = bytes - 1; i >= 0; --i)
+        out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
 axdr_writer& axdr_writer::structure(std::size_t count) {
@@ -66,11 +71,11 @@ axdr_writer& axdr_writer::boolean(bool v) {
     return *this;
 }
 
-#define EVN_MBUS_FIXED(method, ctype, type_tag, bytes)                          \
-    axdr_writer& axdr_writer::method(ctype v) {                                 \
-        out_.push_back(tag(type_tag));                                          \
-        put_be(static_cast<std::uint64_t>(v), bytes);                           \
-        return *this;                                                           \
+#define EVN_MBUS_FIXED(method, ctype, type_tag, bytes) \
+    axdr_writer& axdr_writer::method(ctype v) {        \
+        out_.push_back(tag(type_tag));                 \
+        put_be(static_cast<std::uint64_t>(v), bytes);  \
+        return *this;                                  \
     }
 EVN_MBUS_FIXED(int8, std::int8_t, axdr_type::integer, 1)
 EVN_MBUS_FIXED(uint8, std::uint8_t, axdr_type::unsigned8, 1)
@@ -116,7 +121,9 @@ axdr_writer& axdr_writer::octet_string_text(std::string_view text) {
     return *this;
 }
 
-axdr_writer& axdr_writer::obis(const obis_code& code) { return octet_string(code.bytes); }
+axdr_writer& axdr_writer::obis(const obis_code& code) {
+    return octet_string(code.bytes);
+}
 
 axdr_writer& axdr_writer::date_time_octets(const cosem_datetime& dt) {
     out_.push_back(tag(axdr_type::octet_string));

@@ -40,8 +40,7 @@ std::optional<sys_seconds> cosem_datetime::to_utc() const noexcept {
     const year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
                              std::chrono::day{day}};
     if (!ymd.ok()) return std::nullopt;
-    const sys_seconds local =
-        sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second};
+    const sys_seconds local = sys_days{ymd} + hours{hour} + minutes{minute} + seconds{second};
 
     if (deviation != deviation_not_specified) {
         if (deviation < -720 || deviation > 720) return std::nullopt;

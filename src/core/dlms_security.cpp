@@ -21,7 +21,8 @@ bool read_axdr_length(std::span<const std::uint8_t> in, std::size_t& pos, std::s
     // Four length bytes are more than any APDU can need; refuse rather than overflow.
     if (n == 0 || n > 4 || pos + 1 + n > in.size()) return false;
     std::size_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v = v << 8 | in[pos + 1 + i];
+    for (std::size_t i = 0; i < n; ++i)
+        v = v << 8 | in[pos + 1 + i];
     length = v;
     pos += 1 + n;
     return true;
@@ -120,9 +121,8 @@ std::error_code dlms_decryptor::decrypt(const security_header& header,
                               static_cast<int>(auth_key_->size())) != 1) {
             return errc::crypto_failure;
         }
-        if (!encrypted &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, header.content.data(),
-                              static_cast<int>(header.content.size())) != 1) {
+        if (!encrypted && EVP_DecryptUpdate(ctx, nullptr, &len, header.content.data(),
+                                            static_cast<int>(header.content.size())) != 1) {
             return errc::crypto_failure;
         }
     }

@@ -31,7 +31,8 @@ std::error_code parse_hex(std::string_view text, std::vector<std::uint8_t>& out)
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c == '#') {
-            while (i < text.size() && text[i] != '\n') ++i;
+            while (i < text.size() && text[i] != '\n')
+                ++i;
             group_start = true;
             continue;
         }
@@ -84,7 +85,8 @@ std::error_code parse_key(std::string_view text, aes_key& out) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (is_space(c) || c == ':' || c == '-') continue;
-        if (high < 0 && c == '0' && i + 1 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+        if (high < 0 && c == '0' && i + 1 < text.size() &&
+            (text[i + 1] == 'x' || text[i + 1] == 'X')) {
             ++i;
             continue;
         }

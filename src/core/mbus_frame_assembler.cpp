@@ -13,7 +13,8 @@ constexpr std::size_t short_frame_size = 5;  // 10 C A CS 16
 
 std::uint8_t checksum(std::span<const std::uint8_t> bytes) noexcept {
     unsigned sum = 0;
-    for (const std::uint8_t b : bytes) sum += b;
+    for (const std::uint8_t b : bytes)
+        sum += b;
     return static_cast<std::uint8_t>(sum);
 }
 
@@ -28,7 +29,8 @@ struct candidate {
 candidate examine(std::span<const std::uint8_t> b) noexcept {
     if (b.empty()) return {verdict::need_more, 0};
     switch (b[0]) {
-        case single_ack: return {verdict::control, 1};
+        case single_ack:
+            return {verdict::control, 1};
         case start_short: {
             if (b.size() < short_frame_size) return {verdict::need_more, 0};
             if (b[3] != checksum(b.subspan(1, 2)) || b[4] != stop_byte) return {};
@@ -52,7 +54,8 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
             if (b[4 + user + 1] != stop_byte) return {verdict::bad_stop, size};
             return {verdict::long_frame, size};
         }
-        default: return {};
+        default:
+            return {};
     }
 }
 
@@ -117,7 +120,7 @@ mbus_frame_event mbus_frame_assembler::next() {
                 const bool cut_by_gap = pos_ < flush_until_ && pos_ + c.size > flush_until_;
                 ++pos_;
                 ++stats_.bad_frames;
-                const errc why = cut_by_gap                       ? errc::truncated_frame
+                const errc why = cut_by_gap                        ? errc::truncated_frame
                                  : c.what == verdict::bad_checksum ? errc::bad_checksum
                                                                    : errc::bad_stop_byte;
                 return {mbus_frame_event::kind::error, {}, why};

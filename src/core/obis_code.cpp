@@ -53,27 +53,48 @@ std::optional<named_quantity> name_for(const obis_code& code) noexcept {
 
 std::string_view unit_symbol(std::uint8_t unit) noexcept {
     switch (unit) {
-        case 1: return "a";
-        case 2: return "mo";
-        case 3: return "wk";
-        case 4: return "d";
-        case 5: return "h";
-        case 6: return "min";
-        case 7: return "s";
-        case 8: return "°";
-        case 9: return "°C";
-        case 27: return "W";
-        case 28: return "VA";
-        case 29: return "var";
-        case 30: return "Wh";
-        case 31: return "VAh";
-        case 32: return "varh";
-        case 33: return "A";
-        case 34: return "C";
-        case 35: return "V";
-        case 44: return "Hz";
-        case 56: return "%";
-        default: return "";
+        case 1:
+            return "a";
+        case 2:
+            return "mo";
+        case 3:
+            return "wk";
+        case 4:
+            return "d";
+        case 5:
+            return "h";
+        case 6:
+            return "min";
+        case 7:
+            return "s";
+        case 8:
+            return "°";
+        case 9:
+            return "°C";
+        case 27:
+            return "W";
+        case 28:
+            return "VA";
+        case 29:
+            return "var";
+        case 30:
+            return "Wh";
+        case 31:
+            return "VAh";
+        case 32:
+            return "varh";
+        case 33:
+            return "A";
+        case 34:
+            return "C";
+        case 35:
+            return "V";
+        case 44:
+            return "Hz";
+        case 56:
+            return "%";
+        default:
+            return "";
     }
 }
 

@@ -35,9 +35,11 @@ std::optional<std::int64_t> obis_value::scaled_integer() const noexcept {
     n.type = type;
     if (scaler < 0 || scaler > 9) return std::nullopt;
     std::int64_t factor = 1;
-    for (int i = 0; i < scaler; ++i) factor *= 10;
+    for (int i = 0; i < scaler; ++i)
+        factor *= 10;
     if (n.is_unsigned_integer()) {
-        if (raw_unsigned > static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(factor)) {
+        if (raw_unsigned >
+            static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(factor)) {
             return std::nullopt;
         }
         return static_cast<std::int64_t>(raw_unsigned) * factor;

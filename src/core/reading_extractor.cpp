@@ -15,9 +15,8 @@ bool is_printable(std::span<const std::uint8_t> b) noexcept {
 }
 
 class extractor {
-public:
-    extractor(std::span<const std::uint8_t> body, const std::vector<axdr_node>& nodes,
-              reading& out)
+  public:
+    extractor(std::span<const std::uint8_t> body, const std::vector<axdr_node>& nodes, reading& out)
         : body_(body), nodes_(nodes), out_(out) {}
 
     void run(const data_notification& notification) {
@@ -34,7 +33,7 @@ public:
         if (out_.meter_number.empty() && !loose_number_.empty()) out_.meter_number = loose_number_;
     }
 
-private:
+  private:
     std::span<const std::uint8_t> bytes(const axdr_node& n) const {
         return body_.subspan(n.offset, n.length);
     }

@@ -6,15 +6,21 @@
 
 namespace evn_mbus {
 
-telegram_decoder::telegram_decoder(const decoder_keys& keys) { set_keys(keys); }
+telegram_decoder::telegram_decoder(const decoder_keys& keys) {
+    set_keys(keys);
+}
 
 void telegram_decoder::set_keys(const decoder_keys& keys) {
     decryptor_.set_keys(keys.key, keys.auth_key);
 }
 
-void telegram_decoder::feed(std::span<const std::uint8_t> bytes) { assembler_.feed(bytes); }
+void telegram_decoder::feed(std::span<const std::uint8_t> bytes) {
+    assembler_.feed(bytes);
+}
 
-void telegram_decoder::on_idle_gap() { assembler_.on_idle_gap(); }
+void telegram_decoder::on_idle_gap() {
+    assembler_.on_idle_gap();
+}
 
 decode_event telegram_decoder::next() {
     using kind = decode_event::kind;
@@ -43,7 +49,8 @@ decode_event telegram_decoder::next() {
             }
         }
         switch (r.what) {
-            case reassembly_event::kind::need_more: continue;
+            case reassembly_event::kind::need_more:
+                continue;
             case reassembly_event::kind::error:
                 ++stats_.errors;
                 return {kind::error, nullptr, r.error, r.raw};

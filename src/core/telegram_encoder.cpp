@@ -19,7 +19,8 @@ telegram_encoder::~telegram_encoder() = default;
 std::vector<std::uint8_t> telegram_encoder::encode_kaifa_notification(const kaifa_push& push) {
     std::vector<std::uint8_t> out;
     out.push_back(apdu_tag::data_notification);
-    for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(push.invoke_id >> (8 * i)));
+    for (int i = 3; i >= 0; --i)
+        out.push_back(static_cast<std::uint8_t>(push.invoke_id >> (8 * i)));
     out.push_back(12);
     axdr_writer::put_date_time(out, push.clock);
     axdr_writer w(out);
@@ -56,28 +57,28 @@ std::error_code telegram_encoder::encrypt(std::span<const std::uint8_t> plaintex
     std::array<std::uint8_t, 12> iv{};
     std::copy(title.begin(), title.end(), iv.begin());
     for (int i = 0; i < 4; ++i) {
-        iv[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(frame_counter >> (24 - 8 * i));
+        iv[8 + static_cast<std::size_t>(i)] =
+            static_cast<std::uint8_t>(frame_counter >> (24 - 8 * i));
     }
     if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key.data(), iv.data()) != 1) {
         return errc::crypto_failure;
     }
     int len = 0;
-    if (authenticated &&
-        (EVP_EncryptUpdate(ctx, nullptr, &len, &control, 1) != 1 ||
-         EVP_EncryptUpdate(ctx, nullptr, &len, auth_key->data(),
-                           static_cast<int>(auth_key->size())) != 1)) {
+    if (authenticated && (EVP_EncryptUpdate(ctx, nullptr, &len, &control, 1) != 1 ||
+                          EVP_EncryptUpdate(ctx, nullptr, &len, auth_key->data(),
+                                            static_cast<int>(auth_key->size())) != 1)) {
         return errc::crypto_failure;
     }
     std::vector<std::uint8_t> cipher(plaintext.size());
-    if (!plaintext.empty() &&
-        EVP_EncryptUpdate(ctx, cipher.data(), &len, plaintext.data(),
-                          static_cast<int>(plaintext.size())) != 1) {
+    if (!plaintext.empty() && EVP_EncryptUpdate(ctx, cipher.data(), &len, plaintext.data(),
+                                                static_cast<int>(plaintext.size())) != 1) {
         return errc::crypto_failure;
     }
     std::array<std::uint8_t, 16> tag{};
     std::uint8_t final_block[16];
     if (EVP_EncryptFinal_ex(ctx, final_block, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()), tag.data()) != 1) {
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()), tag.data()) !=
+            1) {
         return errc::crypto_failure;
     }
 
@@ -88,7 +89,8 @@ std::error_code telegram_encoder::encrypt(std::span<const std::uint8_t> plaintex
     const std::size_t length = 1 + 4 + cipher.size() + (authenticated ? gcm_tag_size : 0);
     axdr_writer::put_length(apdu, length);
     apdu.push_back(control);
-    for (int i = 3; i >= 0; --i) apdu.push_back(static_cast<std::uint8_t>(frame_counter >> (8 * i)));
+    for (int i = 3; i >= 0; --i)
+        apdu.push_back(static_cast<std::uint8_t>(frame_counter >> (8 * i)));
     apdu.insert(apdu.end(), cipher.begin(), cipher.end());
     if (authenticated) apdu.insert(apdu.end(), tag.begin(), tag.begin() + gcm_tag_size);
     return {};
@@ -103,9 +105,9 @@ std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_mbus(
     do {
         const std::size_t n = std::min(max_chunk, apdu.size() - pos);
         const bool last = pos + n == apdu.size();
-        std::vector<std::uint8_t> user{0x53, 0xFF,
-                                       static_cast<std::uint8_t>((segment & 0x0F) | (last ? 0x10 : 0)),
-                                       0x01, 0x67};
+        std::vector<std::uint8_t> user{
+            0x53, 0xFF, static_cast<std::uint8_t>((segment & 0x0F) | (last ? 0x10 : 0)), 0x01,
+            0x67};
         user.insert(user.end(), apdu.begin() + static_cast<std::ptrdiff_t>(pos),
                     apdu.begin() + static_cast<std::ptrdiff_t>(pos + n));
         frames.push_back(mbus_long_frame(user));
@@ -115,11 +117,13 @@ std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_mbus(
     return frames;
 }
 
-std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(std::span<const std::uint8_t> user_data) {
+std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(
+    std::span<const std::uint8_t> user_data) {
     const auto l = static_cast<std::uint8_t>(user_data.size());
     std::vector<std::uint8_t> f{0x68, l, l, 0x68};
     unsigned sum = 0;
-    for (const std::uint8_t b : user_data) sum += b;
+    for (const std::uint8_t b : user_data)
+        sum += b;
     f.insert(f.end(), user_data.begin(), user_data.end());
     f.push_back(static_cast<std::uint8_t>(sum));
     f.push_back(0x16);

@@ -23,8 +23,12 @@ void* operator new(std::size_t size) {
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 namespace {
 
@@ -73,7 +77,8 @@ void bm_synthetic_kaifa(benchmark::State& state) {
     evn_mbus::telegram_encoder encoder;
     evn_mbus::decoder_keys keys;
     std::mt19937 rng(42);
-    for (auto& b : keys.key) b = static_cast<std::uint8_t>(rng());
+    for (auto& b : keys.key)
+        b = static_cast<std::uint8_t>(rng());
     const evn_mbus::system_title title{'K', 'F', 'M', 0x67, 0x50, 0x00, 0x00, 0x09};
     bytes stream;
     constexpr std::size_t pushes = 100;
@@ -84,14 +89,18 @@ void bm_synthetic_kaifa(benchmark::State& state) {
         push.registers = {
             {{1, 0, 1, 8, 0, 255}, 1000 + static_cast<std::int64_t>(i), 0, 30, false, true},
             {{1, 0, 1, 7, 0, 255}, static_cast<std::int64_t>(rng() % 5000), 0, 27, false, true},
-            {{1, 0, 32, 7, 0, 255}, 2300 + static_cast<std::int64_t>(rng() % 50), -1, 35, false,
+            {{1, 0, 32, 7, 0, 255},
+             2300 + static_cast<std::int64_t>(rng() % 50),
+             -1,
+             35,
+             false,
              false},
         };
         push.meter_number = "181220000009";
         bytes apdu;
         const auto plain = evn_mbus::telegram_encoder::encode_kaifa_notification(push);
-        if (encoder.encrypt(plain, keys.key, std::nullopt, title,
-                            static_cast<std::uint32_t>(i + 1), 0x20, apdu)) {
+        if (encoder.encrypt(plain, keys.key, std::nullopt, title, static_cast<std::uint32_t>(i + 1),
+                            0x20, apdu)) {
             state.SkipWithError("encrypt failed");
             return;
         }

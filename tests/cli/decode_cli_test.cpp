@@ -18,11 +18,14 @@ const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
 std::vector<nlohmann::json> json_lines(const std::string& out) {
     std::vector<nlohmann::json> lines;
     std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(nlohmann::json::parse(line));
     return lines;
 }
 
-std::string key_of(const std::string& id) { return to_hex(capture_by_id(id).keys.key); }
+std::string key_of(const std::string& id) {
+    return to_hex(capture_by_id(id).keys.key);
+}
 
 TEST(decode_cli, evn_kaifa_capture_file_gives_the_published_values) {
     const auto& e = capture_by_id("evn_kaifa_ma309_doc").expected;
@@ -72,9 +75,9 @@ TEST(decode_cli, every_mbus_capture_decodes_from_stdin_as_hex_and_as_binary) {
 }
 
 TEST(decode_cli, key_with_spaces_and_0x_prefix) {
-    const auto r = run_process({binary, "decode", "--key",
-                                "0x36 C6 66 39 E4 8A 8C A4 D6 BC 8B 28 2A 79 3B BB",
-                                fixtures + "/evn_kaifa_ma309_doc.hex"});
+    const auto r =
+        run_process({binary, "decode", "--key", "0x36 C6 66 39 E4 8A 8C A4 D6 BC 8B 28 2A 79 3B BB",
+                     fixtures + "/evn_kaifa_ma309_doc.hex"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(json_lines(r.out).size(), 1u);
 }
@@ -103,7 +106,8 @@ TEST(decode_cli, a_bad_telegram_does_not_stop_the_next) {
     damaged[0][30] ^= 0x04;
     std::string input = "# good, damaged, good\n";
     for (const std::vector<bytes>* frames : {&c.frames, &std::as_const(damaged), &c.frames}) {
-        for (const auto& f : *frames) input += to_hex(f) + "\n";
+        for (const auto& f : *frames)
+            input += to_hex(f) + "\n";
     }
     const auto r = run_process({binary, "decode", "--key", key_of(c.id)}, input);
     EXPECT_EQ(r.status, 1);
@@ -119,8 +123,8 @@ TEST(decode_cli, input_without_frames) {
 }
 
 TEST(decode_cli, missing_file) {
-    const auto r = run_process({binary, "decode", "--key", key_of("evn_kaifa_ma309_doc"),
-                                "/nonexistent/capture.hex"});
+    const auto r = run_process(
+        {binary, "decode", "--key", key_of("evn_kaifa_ma309_doc"), "/nonexistent/capture.hex"});
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("/nonexistent/capture.hex"), std::string::npos) << r.err;
 }

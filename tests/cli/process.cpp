@@ -20,9 +20,11 @@ process_result run_process(const std::vector<std::string>& argv, const std::stri
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
-        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
+        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
+            close(fd);
         std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         execv(args[0], args.data());
         _exit(127);
@@ -47,11 +49,17 @@ process_result run_process(const std::vector<std::string>& argv, const std::stri
         char buf[4096];
         if (fds[0].revents != 0) {
             const ssize_t n = read(out[0], buf, sizeof buf);
-            if (n > 0) r.out.append(buf, static_cast<std::size_t>(n)); else out_open = false;
+            if (n > 0)
+                r.out.append(buf, static_cast<std::size_t>(n));
+            else
+                out_open = false;
         }
         if (fds[1].revents != 0) {
             const ssize_t n = read(err[0], buf, sizeof buf);
-            if (n > 0) r.err.append(buf, static_cast<std::size_t>(n)); else err_open = false;
+            if (n > 0)
+                r.err.append(buf, static_cast<std::size_t>(n));
+            else
+                err_open = false;
         }
         if (in[1] >= 0 && fds[2].revents != 0) {
             const ssize_t n = write(in[1], input.data() + written, input.size() - written);

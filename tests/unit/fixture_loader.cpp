@@ -31,7 +31,8 @@ const std::vector<capture>& all_captures() {
                 }
                 c.keys.auth_key = ak;
             }
-            for (const auto& f : v.at("frames_hex")) c.frames.push_back(hex(f.get<std::string>()));
+            for (const auto& f : v.at("frames_hex"))
+                c.frames.push_back(hex(f.get<std::string>()));
             c.plaintext = hex(v.at("plaintext_hex").get<std::string>());
             c.expected = v.at("expected");
             out.push_back(std::move(c));
@@ -58,7 +59,8 @@ std::vector<capture> mbus_captures() {
 
 bytes concat(const std::vector<bytes>& frames) {
     bytes out;
-    for (const auto& f : frames) out.insert(out.end(), f.begin(), f.end());
+    for (const auto& f : frames)
+        out.insert(out.end(), f.begin(), f.end());
     return out;
 }
 

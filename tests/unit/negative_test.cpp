@@ -14,17 +14,20 @@ namespace {
 // Re-computes the checksum of a long frame after a test changed its user data.
 void fix_checksum(bytes& frame) {
     unsigned sum = 0;
-    for (std::size_t i = 4; i + 2 < frame.size(); ++i) sum += frame[i];
+    for (std::size_t i = 4; i + 2 < frame.size(); ++i)
+        sum += frame[i];
     frame[frame.size() - 2] = static_cast<std::uint8_t>(sum);
 }
 
 class negative : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     const capture& c() const { return capture_by_id(GetParam()); }
     bytes good() const { return concat(c().frames); }
 };
 
-std::string name_of(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+std::string name_of(const ::testing::TestParamInfo<std::string>& info) {
+    return info.param;
+}
 
 INSTANTIATE_TEST_SUITE_P(real_captures, negative,
                          ::testing::Values("evn_kaifa_ma309_doc", "tinetz_kaifa_ma309_doc",
@@ -40,7 +43,8 @@ TEST_P(negative, truncated_push_is_reported_and_the_next_push_decodes) {
     auto ev = dec.next();
     ASSERT_EQ(ev.what, decode_event::kind::error);
     EXPECT_EQ(ev.error, errc::truncated_frame);
-    while (ev.what != decode_event::kind::need_more) ev = dec.next();
+    while (ev.what != decode_event::kind::need_more)
+        ev = dec.next();
     dec.feed(good());
     ev = dec.next();
     // The incomplete first push is dropped when the next one starts.
@@ -89,7 +93,9 @@ TEST_P(negative, garbage_before_and_between_frames_is_skipped) {
         bytes b(n);
         // No 68h/10h/E5h: those would be (bad) frame starts, tested elsewhere.
         for (auto& x : b) {
-            do x = static_cast<std::uint8_t>(rng()); while (x == 0x68 || x == 0x10 || x == 0xE5);
+            do
+                x = static_cast<std::uint8_t>(rng());
+            while (x == 0x68 || x == 0x10 || x == 0xE5);
         }
         return b;
     };
@@ -212,7 +218,7 @@ TEST_P(negative, three_pushes_with_damage_in_the_middle_deliver_the_two_intact_o
 
 // Synthetic: authenticated telegrams (security control 30h) made by our encoder.
 class authenticated_synthetic : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         keys_.key = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
                      0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F};

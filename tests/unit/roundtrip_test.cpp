@@ -20,11 +20,16 @@ struct quantity {
 };
 
 constexpr quantity kaifa_quantities[] = {
-    {{{1, 0, 1, 8, 0, 255}}, 0, 30, true, "w_p"},   {{{1, 0, 2, 8, 0, 255}}, 0, 30, true, "w_n"},
-    {{{1, 0, 1, 7, 0, 255}}, 0, 27, true, "p_p"},   {{{1, 0, 2, 7, 0, 255}}, 0, 27, true, "p_n"},
-    {{{1, 0, 32, 7, 0, 255}}, -1, 35, false, "u1"}, {{{1, 0, 52, 7, 0, 255}}, -1, 35, false, "u2"},
-    {{{1, 0, 72, 7, 0, 255}}, -1, 35, false, "u3"}, {{{1, 0, 31, 7, 0, 255}}, -2, 33, false, "i1"},
-    {{{1, 0, 51, 7, 0, 255}}, -2, 33, false, "i2"}, {{{1, 0, 71, 7, 0, 255}}, -2, 33, false, "i3"},
+    {{{1, 0, 1, 8, 0, 255}}, 0, 30, true, "w_p"},
+    {{{1, 0, 2, 8, 0, 255}}, 0, 30, true, "w_n"},
+    {{{1, 0, 1, 7, 0, 255}}, 0, 27, true, "p_p"},
+    {{{1, 0, 2, 7, 0, 255}}, 0, 27, true, "p_n"},
+    {{{1, 0, 32, 7, 0, 255}}, -1, 35, false, "u1"},
+    {{{1, 0, 52, 7, 0, 255}}, -1, 35, false, "u2"},
+    {{{1, 0, 72, 7, 0, 255}}, -1, 35, false, "u3"},
+    {{{1, 0, 31, 7, 0, 255}}, -2, 33, false, "i1"},
+    {{{1, 0, 51, 7, 0, 255}}, -2, 33, false, "i2"},
+    {{{1, 0, 71, 7, 0, 255}}, -2, 33, false, "i3"},
     {{{1, 0, 13, 7, 0, 255}}, -3, 255, false, "phi"},
 };
 
@@ -52,7 +57,8 @@ kaifa_push random_push(std::mt19937& rng) {
         r.scaler = q.scaler;
         r.unit = q.unit;
         r.wide = q.wide;
-        r.raw = q.wide ? static_cast<std::int64_t>(rng()) : static_cast<std::int64_t>(rng() % 65536);
+        r.raw =
+            q.wide ? static_cast<std::int64_t>(rng()) : static_cast<std::int64_t>(rng() % 65536);
         p.registers.push_back(r);
     }
     p.meter_number = std::to_string(100000000000ULL + rng() % 899999999999ULL);
@@ -69,7 +75,8 @@ void expect_same(const kaifa_push& p, const reading& r) {
         EXPECT_EQ(got.unit, sent.unit);
         EXPECT_EQ(got.raw_unsigned, static_cast<std::uint64_t>(sent.raw));
         double expected = static_cast<double>(sent.raw);
-        for (int s = sent.scaler; s < 0; ++s) expected /= 10.0;
+        for (int s = sent.scaler; s < 0; ++s)
+            expected /= 10.0;
         EXPECT_DOUBLE_EQ(r.named(kaifa_quantities[i].name).value_or(-1), expected);
     }
     EXPECT_EQ(r.meter_number, p.meter_number);
@@ -134,14 +141,15 @@ TEST(roundtrip_synthetic, many_pushes_in_one_stream) {
         pushes.push_back(random_push(rng));
         bytes apdu;
         ASSERT_FALSE(enc.encrypt(telegram_encoder::encode_kaifa_notification(pushes.back()), key,
-                                 std::nullopt, system_title{'K', 'F', 'M', 0, 0, 0, 0, 1}, i,
-                                 0x20, apdu));
+                                 std::nullopt, system_title{'K', 'F', 'M', 0, 0, 0, 0, 1}, i, 0x20,
+                                 apdu));
         stream = concat({stream, concat(telegram_encoder::segment_mbus(apdu))});
     }
     const auto out = decode_all({key, std::nullopt}, stream);
     ASSERT_TRUE(out.errors.empty());
     ASSERT_EQ(out.readings.size(), pushes.size());
-    for (std::size_t i = 0; i < pushes.size(); ++i) expect_same(pushes[i], out.readings[i]);
+    for (std::size_t i = 0; i < pushes.size(); ++i)
+        expect_same(pushes[i], out.readings[i]);
 }
 
 }  // namespace

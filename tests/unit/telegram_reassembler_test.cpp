@@ -503,8 +503,8 @@ TEST(telegram_reassembler, new_start_drops_the_old_push_and_begins_the_new_one) 
 }
 
 TEST(telegram_reassembler, new_start_with_a_data_notification) {
-    // The old push is dropped (reported in `dropped`), and the data-notification push that replaced it is not
-    // lost: a segment 0 always starts afresh.
+    // The old push is dropped (reported in `dropped`), and the data-notification push that replaced
+    // it is not lost: a segment 0 always starts afresh.
     const bytes old_apdu = ciphered_apdu(60);
     telegram_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(old_apdu, 0, 30))).what, kind::need_more);
