@@ -1,0 +1,33 @@
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "command.hpp"
+#include "config_loader.hpp"
+
+namespace evn_mbus {
+
+command add_check_config_command(CLI::App& parent) {
+    auto path = std::make_shared<std::string>(default_config_path);
+    CLI::App* sub = parent.add_subcommand(
+        "check-config",
+        "Check the configuration file and print the effective configuration (secrets hidden)");
+    sub->add_option("--config,-c", *path, "configuration file")->capture_default_str();
+    return {sub, [path]() -> int {
+                const config_result result = load_config_file(*path);
+                if (!result.config) {
+                    for (const auto& p : result.problems)
+                        std::cerr << describe(p, *path) << "\n";
+                    const auto n = result.problems.size();
+                    std::cerr << "evn-mbus: " << n << (n == 1 ? " problem" : " problems")
+                              << " in the configuration; evn-mbus will not start until "
+                              << (n == 1 ? "it is" : "they are") << " fixed\n";
+                    return 1;
+                }
+                std::cout << effective_config_yaml(*result.config);
+                std::cerr << "evn-mbus: configuration OK (" << *path << ")\n";
+                return 0;
+            }};
+}
+
+}  // namespace evn_mbus

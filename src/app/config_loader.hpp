@@ -1,0 +1,43 @@
+// Reads the daemon's YAML configuration (/etc/evn-mbus.yaml) into a daemon_config, checking
+// every key: unknown keys (typos), wrong types and out-of-range values are all reported at
+// once, with the line and column, so that a home owner can fix the file in one go.
+// Nothing here throws or crashes, whatever the input (it is fuzzed).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon_config.hpp"
+
+namespace evn_mbus {
+
+inline constexpr const char* default_config_path = "/etc/evn-mbus.yaml";
+
+struct config_problem {
+    std::string key;  // dotted path such as "serial.idle_gap_ms"; empty for the whole file
+    int line = 0;     // 1-based; 0 if unknown
+    int column = 0;   // 1-based; 0 if unknown
+    std::string message;
+};
+
+struct config_result {
+    std::optional<daemon_config> config;  // set only when there are no problems
+    std::vector<config_problem> problems;
+};
+
+// Relative file names in the configuration (meter.key_file, mqtt.password_file, mqtt.tls.*)
+// are taken relative to origin_dir (left as they are if origin_dir is empty).
+config_result load_config_text(std::string_view yaml, const std::string& origin_dir);
+
+// Reads and checks the file; relative file names in it are relative to its directory.
+config_result load_config_file(const std::string& path);
+
+// "path:line:column: message", as compilers print it (line and column left out when unknown).
+std::string describe(const config_problem& problem, const std::string& path);
+
+// The whole configuration, defaults included, as YAML; keys and passwords are masked.
+std::string effective_config_yaml(const daemon_config& config);
+
+}  // namespace evn_mbus
