@@ -1,0 +1,105 @@
+#include "ha_discovery.hpp"
+
+#include <string_view>
+
+namespace evn_mbus {
+namespace {
+
+struct sensor_kind {
+    std::string_view name;          // our value name, also the per-value topic
+    std::string_view label;         // entity name in Home Assistant
+    std::string_view device_class;  // Home Assistant's sensor device classes
+    std::string_view state_class;
+    std::string_view unit;  // empty: no unit (power factor)
+};
+
+constexpr sensor_kind sensor_kinds[] = {
+    {"w_p", "Energy import", "energy", "total_increasing", "Wh"},
+    {"w_n", "Energy export", "energy", "total_increasing", "Wh"},
+    {"p_p", "Power import", "power", "measurement", "W"},
+    {"p_n", "Power export", "power", "measurement", "W"},
+    {"u1", "Voltage L1", "voltage", "measurement", "V"},
+    {"u2", "Voltage L2", "voltage", "measurement", "V"},
+    {"u3", "Voltage L3", "voltage", "measurement", "V"},
+    {"i1", "Current L1", "current", "measurement", "A"},
+    {"i2", "Current L2", "current", "measurement", "A"},
+    {"i3", "Current L3", "current", "measurement", "A"},
+    {"phi", "Power factor", "power_factor", "measurement", ""},
+};
+
+// Discovery topics and unique ids allow only [a-zA-Z0-9_-].
+std::string topic_safe(const std::string& text) {
+    std::string out = text;
+    for (char& c : out) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) c = '_';
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string manufacturer_name(const std::string& flag_id) {
+    if (flag_id == "KFM") return "Kaifa";
+    if (flag_id == "SAG") return "Sagemcom";
+    if (flag_id == "ISK") return "Iskraemeco";
+    if (flag_id == "LGZ") return "Landis+Gyr";
+    if (flag_id == "SMS") return "Siemens";
+    return flag_id;
+}
+
+std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqtt_config& config) {
+    std::vector<discovery_message> out;
+    if (r.meter_number.empty()) return out;
+    if (!config.publish_values && !config.publish_json) return out;
+
+    const std::string node = "evn-mbus-" + topic_safe(r.meter_number);
+    nlohmann::json device = {
+        {"identifiers", nlohmann::json::array({node})},
+        {"name", "Smart meter " + r.meter_number},
+        {"model", r.device_name.empty() ? std::string("Smart meter (M-Bus customer interface)")
+                                        : r.device_name},
+        {"sw_version", std::string("evn-mbus ") + EVN_MBUS_VERSION},
+    };
+    if (const auto m = r.manufacturer(); !m.empty()) device["manufacturer"] = manufacturer_name(m);
+
+    const bool kwh = config.discovery.unit == energy_unit::kwh;
+    for (const auto& kind : sensor_kinds) {
+        if (!r.named(kind.name)) continue;
+        const std::string name(kind.name);
+        const bool energy = kind.device_class == "energy";
+        nlohmann::json p = {
+            {"name", kind.label},
+            {"unique_id", node + "-" + name},
+            {"device_class", kind.device_class},
+            {"state_class", kind.state_class},
+            {"availability_topic", config.topic_prefix + "/status"},
+            {"payload_available", "online"},
+            {"payload_not_available", "offline"},
+            {"device", device},
+        };
+        if (energy) {
+            p["unit_of_measurement"] = kwh ? "kWh" : "Wh";
+        } else if (!kind.unit.empty()) {
+            p["unit_of_measurement"] = kind.unit;
+        }
+        // The meter counts energy in Wh; kWh divides in Home Assistant, the topics stay Wh.
+        const std::string divide = energy && kwh ? " | float / 1000" : "";
+        if (config.publish_values) {
+            p["state_topic"] = config.topic_prefix + "/" + name;
+            if (!divide.empty()) p["value_template"] = "{{ value" + divide + " }}";
+        } else {
+            p["state_topic"] = config.topic_prefix + "/state";
+            p["value_template"] = "{{ value_json." + name + divide + " }}";
+        }
+        if (config.discovery.expire_after.count() > 0) {
+            p["expire_after"] = config.discovery.expire_after.count();
+        }
+        out.push_back(
+            {config.discovery.prefix + "/sensor/" + node + "/" + name + "/config", std::move(p)});
+    }
+    return out;
+}
+
+}  // namespace evn_mbus

@@ -1,0 +1,974 @@
+#include "mqtt_publisher.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <unistd.h>
+
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "evn_mbus/cosem_datetime.hpp"
+#include "ha_discovery.hpp"
+#include "reading_json.hpp"
+
+namespace evn_mbus {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t send_window = 20;  // reading messages handed to Paho at a time
+constexpr int paho_max_inflight = 100;   // the window plus status, discovery, diagnostics
+constexpr int status_qos = 1;            // "online"/"offline" and the will
+constexpr auto connect_timeout = 10s;
+constexpr std::chrono::milliseconds first_backoff{1000};
+constexpr auto resend_delay = 1s;
+constexpr auto drop_log_interval = 60s;
+constexpr auto probe_timeout = 5s;
+constexpr std::chrono::milliseconds disconnect_wait{500};  // for "offline" without stop()
+constexpr std::chrono::milliseconds stop_grace{1000};      // stop()'s final phase at most
+
+std::string lower_hex(std::span<const std::uint8_t> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(bytes.size() * 2);
+    for (const auto b : bytes) {
+        s.push_back(digits[b >> 4]);
+        s.push_back(digits[b & 15]);
+    }
+    return s;
+}
+
+struct broker_address {
+    std::string host;
+    std::string port;
+    bool tls = false;
+};
+
+// tcp:// mqtt:// ws:// plain, ssl:// mqtts:// wss:// TLS (the schemes Paho knows).
+std::optional<broker_address> parse_uri(const std::string& uri) {
+    const auto sep = uri.find("://");
+    if (sep == std::string::npos) return std::nullopt;
+    const std::string scheme = uri.substr(0, sep);
+    broker_address a;
+    if (scheme == "tcp" || scheme == "mqtt") {
+        a.port = "1883";
+    } else if (scheme == "ssl" || scheme == "mqtts") {
+        a.port = "8883";
+        a.tls = true;
+    } else if (scheme == "ws") {
+        a.port = "80";
+    } else if (scheme == "wss") {
+        a.port = "443";
+        a.tls = true;
+    } else {
+        return std::nullopt;
+    }
+    std::string rest = uri.substr(sep + 3);
+    if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+    if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
+        const auto close = rest.find(']');
+        if (close == std::string::npos) return std::nullopt;
+        a.host = rest.substr(1, close - 1);
+        if (close + 1 < rest.size() && rest[close + 1] == ':') a.port = rest.substr(close + 2);
+    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+        a.host = rest.substr(0, colon);
+        a.port = rest.substr(colon + 1);
+    } else {
+        a.host = rest;
+    }
+    if (a.host.empty()) return std::nullopt;
+    return a;
+}
+
+std::string connack_reason(int rc) {
+    switch (rc) {
+        case 1:
+            return "the broker does not accept MQTT 3.1.1";
+        case 2:
+            return "the broker rejected the client id (check mqtt.client_id)";
+        case 3:
+            return "the broker says its MQTT service is unavailable";
+        case 4:
+            return "the broker refused the login: bad user name or password";
+        case 5:
+            return "the broker refused the login: not authorized";
+        default:
+            return {};
+    }
+}
+
+class op_listener;
+
+// The listeners of Paho operations in progress. Paho keeps a raw pointer to a listener until
+// it calls back, exactly once; the listener then removes itself. Paho does not call back for
+// every operation (e.g. a disconnect that waited for messages in flight), so whatever is left
+// when the Paho client is gone is deleted here.
+struct listener_registry {
+    std::mutex mutex;
+    std::unordered_set<op_listener*> live;
+
+    void forget(op_listener* l) {
+        std::lock_guard lock(mutex);
+        live.erase(l);
+    }
+    void delete_all();  // only once Paho can no longer call back
+};
+
+// One Paho operation's completion, handed to the loop (Paho calls from its own threads).
+class op_listener final : public mqtt::iaction_listener {
+  public:
+    using handler = std::function<void(bool ok, int rc)>;
+
+    static op_listener* make(const std::shared_ptr<listener_registry>& registry,
+                             asio::io_context::executor_type ex, handler h) {
+        auto* l = new op_listener(registry, ex, std::move(h));
+        std::lock_guard lock(registry->mutex);
+        registry->live.insert(l);
+        return l;
+    }
+    // For an operation Paho refused to start: it will never call back.
+    void discard() {
+        registry_->forget(this);
+        delete this;
+    }
+
+    void on_success(const mqtt::token&) override { finish(true, 0); }
+    void on_failure(const mqtt::token& tok) override { finish(false, tok.get_return_code()); }
+
+  private:
+    op_listener(std::shared_ptr<listener_registry> registry, asio::io_context::executor_type ex,
+                handler h)
+        : registry_(std::move(registry)), ex_(ex), h_(std::move(h)) {}
+
+    void finish(bool ok, int rc) {
+        const auto ex = ex_;
+        auto h = std::move(h_);
+        discard();  // `this` is gone from here on
+        asio::post(ex, [h = std::move(h), ok, rc] { h(ok, rc); });
+    }
+
+    std::shared_ptr<listener_registry> registry_;
+    asio::io_context::executor_type ex_;
+    handler h_;
+};
+
+void listener_registry::delete_all() {
+    std::unordered_set<op_listener*> left;
+    {
+        std::lock_guard lock(mutex);
+        left.swap(live);
+    }
+    for (auto* l : left)
+        delete l;
+}
+
+struct probe_result {
+    std::string reason;
+    bool tls_untrusted = false;  // the certificate or host name did not verify
+};
+
+// Paho only says "TCP/TLS connect failure". When a failure is about to be logged, this finds
+// out why: does the host name resolve, does the port accept a connection, does the TLS
+// handshake with the same CA file and host name check succeed.
+class connection_probe : public std::enable_shared_from_this<connection_probe> {
+  public:
+    using handler = std::function<void(probe_result)>;
+
+    connection_probe(asio::io_context& io, broker_address addr, tls_config tls, handler h)
+        : addr_(std::move(addr)),
+          tls_(std::move(tls)),
+          h_(std::move(h)),
+          resolver_(io),
+          socket_(io),
+          timer_(io) {}
+
+    void run() {
+        auto self = shared_from_this();
+        timer_.expires_after(probe_timeout);
+        timer_.async_wait([self](const boost::system::error_code& ec) {
+            if (ec) return;
+            self->timed_out_ = true;
+            self->resolver_.cancel();
+            boost::system::error_code ignored;
+            if (self->stream_) {
+                self->stream_->next_layer().close(ignored);
+            } else {
+                self->socket_.close(ignored);
+            }
+        });
+        resolver_.async_resolve(addr_.host, addr_.port,
+                                [self](const boost::system::error_code& ec,
+                                       const asio::ip::tcp::resolver::results_type& results) {
+                                    self->on_resolved(ec, results);
+                                });
+    }
+
+  private:
+    std::string where() const { return addr_.host + ":" + addr_.port; }
+
+    void on_resolved(const boost::system::error_code& ec,
+                     const asio::ip::tcp::resolver::results_type& results) {
+        if (timed_out_)
+            return finish({"the host name " + addr_.host + " did not resolve within " +
+                           std::to_string(probe_timeout.count()) + " s"});
+        if (ec) {
+            return finish(
+                {"the host name " + addr_.host + " cannot be resolved (" + ec.message() + ")"});
+        }
+        auto self = shared_from_this();
+        asio::async_connect(socket_, results,
+                            [self](const boost::system::error_code& e,
+                                   const asio::ip::tcp::endpoint&) { self->on_connected(e); });
+    }
+
+    void on_connected(const boost::system::error_code& ec) {
+        if (timed_out_) {
+            return finish({"no answer from " + where() + " within " +
+                           std::to_string(probe_timeout.count()) + " s"});
+        }
+        if (ec == asio::error::connection_refused) {
+            return finish({"nothing accepts connections at " + where() + " (connection refused)"});
+        }
+        if (ec) return finish({"cannot reach " + where() + " (" + ec.message() + ")"});
+        if (!addr_.tls) {
+            return finish({where() + " accepts connections, but the MQTT handshake failed"});
+        }
+        start_tls();
+    }
+
+    void start_tls() {
+        boost::system::error_code ec;
+        ssl_ctx_.emplace(asio::ssl::context::tls_client);
+        if (tls_.verify) {
+            ssl_ctx_->set_verify_mode(asio::ssl::verify_peer);
+            if (tls_.ca_file.empty()) {
+                ssl_ctx_->set_default_verify_paths(ec);
+            } else {
+                ssl_ctx_->load_verify_file(tls_.ca_file, ec);
+            }
+            if (ec) {
+                return finish(
+                    {"cannot use the CA file '" + tls_.ca_file + "' (" + ec.message() + ")", true});
+            }
+        } else {
+            ssl_ctx_->set_verify_mode(asio::ssl::verify_none);
+        }
+        if (!tls_.cert_file.empty()) {
+            ssl_ctx_->use_certificate_chain_file(tls_.cert_file, ec);
+            if (ec) {
+                return finish({"cannot use mqtt.tls.cert_file '" + tls_.cert_file + "' (" +
+                               ec.message() + ")"});
+            }
+        }
+        if (!tls_.key_file.empty()) {
+            ssl_ctx_->use_private_key_file(tls_.key_file, asio::ssl::context::pem, ec);
+            if (ec) {
+                return finish({"cannot use mqtt.tls.key_file '" + tls_.key_file + "' (" +
+                               ec.message() + ")"});
+            }
+        }
+        stream_.emplace(std::move(socket_), *ssl_ctx_);
+        SSL* ssl = stream_->native_handle();
+        boost::system::error_code not_ip;
+        asio::ip::make_address(addr_.host, not_ip);
+        if (not_ip) {
+            SSL_set_tlsext_host_name(ssl, addr_.host.c_str());
+            if (tls_.verify) SSL_set1_host(ssl, addr_.host.c_str());
+        } else if (tls_.verify) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), addr_.host.c_str());
+        }
+        auto self = shared_from_this();
+        stream_->async_handshake(
+            asio::ssl::stream_base::client,
+            [self](const boost::system::error_code& e) { self->on_handshake(e); });
+    }
+
+    void on_handshake(const boost::system::error_code& ec) {
+        if (timed_out_) {
+            return finish({"the TLS handshake with " + where() + " did not finish within " +
+                           std::to_string(probe_timeout.count()) + " s"});
+        }
+        if (ec) {
+            const long verify = SSL_get_verify_result(stream_->native_handle());
+            if (verify != X509_V_OK) {
+                return finish({std::string("the broker's TLS certificate is not trusted (") +
+                                   X509_verify_cert_error_string(verify) + ")",
+                               true});
+            }
+            return finish({"the TLS handshake with " + where() + " failed (" + ec.message() +
+                           "); is this the broker's TLS port?"});
+        }
+        boost::system::error_code ignored;
+        stream_->next_layer().close(ignored);
+        finish({"TLS to " + where() + " works, but the MQTT handshake failed"});
+    }
+
+    void finish(probe_result r) {
+        timer_.cancel();
+        if (h_) std::exchange(h_, nullptr)(std::move(r));
+    }
+
+    broker_address addr_;
+    tls_config tls_;
+    handler h_;
+    asio::ip::tcp::resolver resolver_;
+    asio::ip::tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::optional<asio::ssl::context> ssl_ctx_;
+    std::optional<asio::ssl::stream<asio::ip::tcp::socket>> stream_;
+    bool timed_out_ = false;
+};
+
+std::string default_client_id() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "evn-mbus";
+    return std::string("evn-mbus-") + host;
+}
+
+std::string read_password_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read mqtt.password_file '" + path +
+                                 "': " + std::strerror(errno) +
+                                 ". Make sure it exists and the evn-mbus user may read it.");
+    }
+    std::string pw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!pw.empty() &&
+           (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ' || pw.back() == '\t')) {
+        pw.pop_back();
+    }
+    return pw;
+}
+
+}  // namespace
+
+struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
+    enum class state { idle, connecting, connected, waiting, draining, disconnecting, stopped };
+
+    struct queued_message {
+        std::string topic;
+        std::string payload;
+        bool done = false;
+    };
+    struct queued_reading {
+        std::vector<queued_message> messages;
+        std::size_t remaining = 0;  // messages not yet confirmed
+    };
+    struct send_ref {
+        std::uint64_t seq;  // reading
+        std::size_t index;  // message within it
+    };
+
+    impl(asio::io_context& io, const mqtt_config& config, std::shared_ptr<spdlog::logger> log)
+        : io_(io),
+          config_(config),
+          log_(std::move(log)),
+          status_topic_(config.topic_prefix + "/status"),
+          diagnostics_topic_(config.topic_prefix + "/diagnostics"),
+          ha_status_topic_(config.discovery.prefix + "/status"),
+          reconnect_timer_(io),
+          resend_timer_(io),
+          stop_timer_(io) {
+        if (config_.queue_size == 0) config_.queue_size = 1;
+    }
+
+    ~impl() {
+        if (!client_) return;
+        try {
+            client_->disable_callbacks();
+            // Destroying a Paho client sends a clean DISCONNECT, which suppresses the will.
+            // The owner should have called stop(); if not, say "offline" now, waiting briefly.
+            if (connected()) {
+                client_
+                    ->publish(
+                        mqtt::make_message(status_topic_, std::string("offline"), status_qos, true))
+                    ->wait_for(disconnect_wait);
+            }
+        } catch (const mqtt::exception&) {
+        }
+        client_.reset();
+        listeners_->delete_all();
+    }
+
+    op_listener* listener(op_listener::handler h) {
+        return op_listener::make(listeners_, io_.get_executor(), std::move(h));
+    }
+
+    std::weak_ptr<impl> weak() { return weak_from_this(); }
+
+    // ---- setup ---------------------------------------------------------------------------
+
+    void start() {
+        if (client_ || state_ == state::stopped) return;
+        address_ = parse_uri(config_.uri);
+        if (!address_) {
+            throw std::runtime_error("mqtt.uri '" + config_.uri +
+                                     "' is not a broker address: write tcp://host:1883 or, "
+                                     "for TLS, ssl://host:8883");
+        }
+        std::string password = config_.password;
+        if (!config_.password_file.empty()) password = read_password_file(config_.password_file);
+        const std::string client_id =
+            config_.client_id.empty() ? default_client_id() : config_.client_id;
+        try {
+            client_ = std::make_unique<mqtt::async_client>(config_.uri, client_id);
+        } catch (const mqtt::exception& e) {
+            throw std::runtime_error("cannot use mqtt.uri '" + config_.uri + "' (" + e.what() +
+                                     "): write tcp://host:1883 or, for TLS, ssl://host:8883");
+        }
+
+        mqtt::connect_options o;
+        o.set_mqtt_version(MQTTVERSION_3_1_1);  // no silent fallback to 3.1 with a 2nd attempt
+        o.set_keep_alive_interval(config_.keepalive);
+        o.set_clean_session(config_.clean_session);
+        o.set_connect_timeout(connect_timeout);
+        o.set_automatic_reconnect(false);
+        o.set_max_inflight(paho_max_inflight);
+        o.set_will(mqtt::will_options(status_topic_, std::string("offline"), status_qos, true));
+        if (!config_.username.empty()) o.set_user_name(config_.username);
+        if (!password.empty()) o.set_password(password);
+        if (address_->tls) {
+            mqtt::ssl_options s;
+            if (!config_.tls.ca_file.empty()) s.set_trust_store(config_.tls.ca_file);
+            if (!config_.tls.cert_file.empty()) s.set_key_store(config_.tls.cert_file);
+            if (!config_.tls.key_file.empty()) s.set_private_key(config_.tls.key_file);
+            s.set_enable_server_cert_auth(config_.tls.verify);
+            s.set_verify(config_.tls.verify);  // includes the host name check
+            o.set_ssl(s);
+        }
+        connect_options_ = o;
+
+        const auto ex = io_.get_executor();
+        auto w = weak();
+        client_->set_connection_lost_handler([ex, w](const std::string& cause) {
+            asio::post(ex, [w, cause] {
+                if (auto self = w.lock()) self->on_connection_lost(cause);
+            });
+        });
+        client_->set_message_callback([ex, w](mqtt::const_message_ptr msg) {
+            asio::post(ex, [w, msg] {
+                if (auto self = w.lock()) self->on_message(*msg);
+            });
+        });
+        connect();
+    }
+
+    // ---- connection ----------------------------------------------------------------------
+
+    void connect() {
+        state_ = state::connecting;
+        const auto gen = ++gen_;
+        auto w = weak();
+        auto* l = listener([w, gen](bool ok, int rc) {
+            if (auto self = w.lock()) self->on_connect_result(gen, ok, rc);
+        });
+        try {
+            client_->connect(connect_options_, nullptr, *l);
+        } catch (const mqtt::exception& e) {
+            l->discard();
+            const int rc = e.get_return_code();
+            asio::post(io_, [w, gen, rc] {
+                if (auto self = w.lock()) self->on_connect_result(gen, false, rc);
+            });
+        }
+    }
+
+    void on_connect_result(std::uint64_t gen, bool ok, int rc) {
+        if (gen != gen_ || state_ != state::connecting) {
+            // A connection that completed after stop(): end it the same way stop() does.
+            if (ok && state_ == state::stopped) {
+                try {
+                    client_->publish(mqtt::make_message(status_topic_, std::string("offline"),
+                                                        status_qos, true));
+                    client_->disconnect(static_cast<int>(disconnect_wait.count()));
+                } catch (const mqtt::exception&) {
+                }
+            }
+            return;
+        }
+        if (!ok) {
+            on_connect_failed(rc);
+            return;
+        }
+        state_ = state::connected;
+        backoff_ = first_backoff;
+        if (ever_connected_) {
+            ++reconnects_;
+            log_->info("MQTT broker {} connected again; sending {} queued reading(s){}",
+                       config_.uri, queue_.size(),
+                       dropped_ > dropped_at_outage_
+                           ? " (" + std::to_string(dropped_ - dropped_at_outage_) +
+                                 " dropped while it was unreachable because the queue was full)"
+                           : std::string());
+        } else {
+            log_->info("MQTT broker {} connected; publishing under '{}/'", config_.uri,
+                       config_.topic_prefix);
+        }
+        ever_connected_ = true;
+        failure_logged_ = false;
+
+        if (config_.discovery.enabled) {
+            try {
+                client_->subscribe(ha_status_topic_, 0);
+            } catch (const mqtt::exception& e) {
+                log_->debug("MQTT: cannot subscribe to {}: {}", ha_status_topic_, e.what());
+            }
+        }
+        publish_control(status_topic_, "online", status_qos);
+        publish_discovery();
+        if (diagnostics_) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
+        restart_sending();
+    }
+
+    void on_connect_failed(int rc) {
+        if (!failure_logged_) {
+            failure_logged_ = true;
+            if (const auto why = connack_reason(rc); !why.empty()) {
+                log_connect_failure({why}, rc);
+            } else {
+                auto w = weak();
+                std::make_shared<connection_probe>(io_, *address_, config_.tls,
+                                                   [w, rc](probe_result r) {
+                                                       if (auto self = w.lock()) {
+                                                           self->log_connect_failure(r, rc);
+                                                       }
+                                                   })
+                    ->run();
+            }
+        } else {
+            log_->debug("MQTT broker {} still unreachable (error {}); next try in {} s",
+                        config_.uri, rc, std::chrono::duration<double>(backoff_).count());
+        }
+        schedule_reconnect();
+    }
+
+    void log_connect_failure(const probe_result& r, int rc) {
+        if (state_ == state::connected || state_ == state::stopped) return;  // already moot
+        std::string advice;
+        if (r.tls_untrusted) {
+            advice =
+                "Check mqtt.tls.ca_file: it must be the CA certificate that signed the broker's "
+                "certificate, and the host name in mqtt.uri must be one the certificate names";
+        } else if (rc == 4 || rc == 5) {
+            advice = "Check mqtt.username and mqtt.password (or mqtt.password_file)";
+        } else {
+            advice = "Check mqtt.uri (" + std::string(address_->tls ? "ssl" : "tcp") +
+                     "://host:port) and that the broker is running";
+        }
+        log_->warn(
+            "cannot connect to MQTT broker {}: {}. {}. Retrying in the background (at least "
+            "once every {} s); readings are queued meanwhile (up to {}).",
+            config_.uri, r.reason.empty() ? mqtt::exception::error_str(rc) : r.reason, advice,
+            std::max<long long>(1, config_.reconnect_max.count()), config_.queue_size);
+    }
+
+    void schedule_reconnect() {
+        state_ = state::waiting;
+        reconnect_timer_.expires_after(backoff_);
+        auto w = weak();
+        reconnect_timer_.async_wait([w](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto self = w.lock()) {
+                if (self->state_ == state::waiting) self->connect();
+            }
+        });
+        const std::chrono::milliseconds cap =
+            std::max<std::chrono::milliseconds>(first_backoff, config_.reconnect_max);
+        backoff_ = std::min(backoff_ * 2, cap);
+    }
+
+    void on_connection_lost(const std::string& cause) {
+        if (state_ != state::connected && state_ != state::draining &&
+            state_ != state::disconnecting) {
+            return;
+        }
+        ++gen_;
+        inflight_.clear();
+        resend_timer_.cancel();
+        const std::string reason =
+            cause.empty() ? "the broker closed the connection or the network failed" : cause;
+        if (state_ != state::connected) {
+            report_unsent("the connection to the broker was lost while stopping");
+            finish_stop();
+            return;
+        }
+        dropped_at_outage_ = dropped_;
+        log_->warn(
+            "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
+            "is back",
+            reason, queue_.size());
+        failure_logged_ = true;  // the next failures belong to this outage
+        backoff_ = first_backoff;
+        schedule_reconnect();
+    }
+
+    void on_message(const mqtt::message& msg) {
+        // Home Assistant announces a restart on <prefix>/status; a retained "online" is only
+        // the old announcement, and connecting sent the discovery anyway.
+        if (msg.get_topic() != ha_status_topic_ || msg.is_retained()) return;
+        if (msg.get_payload_str() != "online") return;
+        log_->debug("Home Assistant (re)started: publishing the discovery config again");
+        publish_discovery();
+    }
+
+    // ---- publishing ----------------------------------------------------------------------
+
+    bool connected() const { return state_ == state::connected || state_ == state::draining; }
+
+    void publish_control(const std::string& topic, const std::string& payload, int qos) {
+        try {
+            client_->publish(mqtt::make_message(topic, payload, qos, true));
+        } catch (const mqtt::exception& e) {
+            log_->debug("MQTT: cannot publish {}: {}", topic, e.what());
+        }
+    }
+
+    void publish_discovery() {
+        if (!connected()) return;
+        for (const auto& m : discovery_)
+            publish_control(m.topic, m.payload.dump(), config_.qos);
+    }
+
+    void publish_diagnostics(const nlohmann::json& d) {
+        diagnostics_ = d.dump();
+        if (connected()) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
+    }
+
+    void publish_reading(const reading& r, std::span<const std::uint8_t> raw) {
+        if (state_ == state::stopped || state_ == state::disconnecting) return;
+        if (config_.discovery.enabled && !r.meter_number.empty()) {
+            auto d = ha_discovery_messages(r, config_);
+            if (d != discovery_) {
+                discovery_ = std::move(d);
+                publish_discovery();  // before the values, so that the sensors exist for them
+            }
+        }
+        queued_reading q = build(r, raw);
+        if (q.messages.empty()) return;
+        if (queue_.size() >= config_.queue_size) drop_oldest();
+        queue_.push_back(std::move(q));
+        pump();
+    }
+
+    queued_reading build(const reading& r, std::span<const std::uint8_t> raw) const {
+        queued_reading q;
+        const std::string& p = config_.topic_prefix;
+        if (config_.publish_values) {
+            for (const auto& v : r.values) {
+                if (!v.is_number()) continue;
+                if (const auto name = name_for(v.code)) {
+                    q.messages.push_back({p + "/" + std::string(name->name), value_json(v).dump()});
+                }
+            }
+            if (!r.meter_number.empty())
+                q.messages.push_back({p + "/meter_number", r.meter_number});
+            if (r.clock) q.messages.push_back({p + "/clock", format_utc(*r.clock)});
+        }
+        if (config_.publish_raw && !raw.empty()) q.messages.push_back({p + "/raw", lower_hex(raw)});
+        if (config_.publish_json) q.messages.push_back({p + "/state", to_json(r).dump()});
+        q.remaining = q.messages.size();
+        return q;
+    }
+
+    void drop_oldest() {
+        queue_.pop_front();
+        ++front_seq_;
+        ++dropped_;
+        const auto now = std::chrono::steady_clock::now();
+        if (last_drop_log_ && now - *last_drop_log_ < drop_log_interval) return;
+        last_drop_log_ = now;
+        log_->warn(
+            "MQTT queue full ({} readings, mqtt.queue_size): dropping the oldest readings to "
+            "make room, {} so far. The broker has been unreachable for too long to keep "
+            "everything (this is repeated at most once a minute).",
+            config_.queue_size, dropped_);
+    }
+
+    // Starts sending from the oldest unconfirmed message again: after a (re)connect, or when
+    // Paho refused a message while connected.
+    void restart_sending() {
+        inflight_.clear();
+        cursor_seq_ = front_seq_;
+        cursor_index_ = 0;
+        pump();
+    }
+
+    void pump() {
+        if (!connected()) return;
+        while (inflight_.size() < send_window) {
+            if (cursor_seq_ < front_seq_) {  // the cursor's reading was dropped
+                cursor_seq_ = front_seq_;
+                cursor_index_ = 0;
+            }
+            const std::uint64_t pos = cursor_seq_ - front_seq_;
+            if (pos >= queue_.size()) return;
+            auto& q = queue_[static_cast<std::size_t>(pos)];
+            if (cursor_index_ >= q.messages.size()) {
+                ++cursor_seq_;
+                cursor_index_ = 0;
+                continue;
+            }
+            if (!q.messages[cursor_index_].done && !send(cursor_seq_, cursor_index_)) return;
+            ++cursor_index_;
+        }
+    }
+
+    bool send(std::uint64_t seq, std::size_t index) {
+        const auto& m = queue_[static_cast<std::size_t>(seq - front_seq_)].messages[index];
+        const auto id = next_send_id_++;
+        const auto gen = gen_;
+        auto w = weak();
+        auto* l = listener([w, gen, id](bool ok, int rc) {
+            if (auto self = w.lock()) self->on_sent(gen, id, ok, rc);
+        });
+        try {
+            client_->publish(mqtt::make_message(m.topic, m.payload, config_.qos, config_.retain),
+                             nullptr, *l);
+        } catch (const mqtt::exception& e) {
+            l->discard();
+            log_->debug("MQTT: Paho did not take {} ({}); trying again", m.topic, e.what());
+            // Disconnected: the connection-lost callback is on its way. Else retry later.
+            if (e.get_return_code() != MQTTASYNC_DISCONNECTED) schedule_resend();
+            return false;
+        }
+        inflight_.emplace(id, send_ref{seq, index});
+        return true;
+    }
+
+    void on_sent(std::uint64_t gen, std::uint64_t id, bool ok, int rc) {
+        const auto it = inflight_.find(id);
+        if (it == inflight_.end() || gen != gen_) return;  // from before a reconnect
+        const send_ref ref = it->second;
+        inflight_.erase(it);
+        if (!ok) {
+            // Usually the connection is ending (-11 for everything in flight): say it once.
+            if (failure_gen_ != gen_) {
+                failure_gen_ = gen_;
+                log_->debug("MQTT: a message was not confirmed (error {}); sending again", rc);
+            }
+            schedule_resend();
+            return;
+        }
+        if (ref.seq >= front_seq_) {
+            auto& q = queue_[static_cast<std::size_t>(ref.seq - front_seq_)];
+            auto& m = q.messages[ref.index];
+            if (!m.done) {
+                m.done = true;
+                --q.remaining;
+            }
+            while (!queue_.empty() && queue_.front().remaining == 0) {
+                queue_.pop_front();
+                ++front_seq_;
+                ++delivered_;
+            }
+        }
+        if (state_ == state::draining && queue_.empty()) {
+            begin_disconnect();
+            return;
+        }
+        pump();
+    }
+
+    void schedule_resend() {
+        if (!connected()) return;
+        resend_timer_.expires_after(resend_delay);
+        auto w = weak();
+        const auto gen = gen_;
+        resend_timer_.async_wait([w, gen](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto self = w.lock()) {
+                if (self->gen_ == gen && self->connected()) self->restart_sending();
+            }
+        });
+    }
+
+    // ---- stopping ------------------------------------------------------------------------
+
+    void stop(std::function<void()> done) {
+        if (state_ == state::stopped || stop_done_) {
+            asio::post(io_, std::move(done));
+            return;
+        }
+        stop_done_ = std::move(done);
+        reconnect_timer_.cancel();
+        if (state_ != state::connected) {
+            ++gen_;
+            report_unsent("the broker is unreachable");
+            finish_stop();
+            return;
+        }
+        state_ = state::draining;
+        const auto timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdown_timeout);
+        const auto drain = timeout > stop_grace ? timeout - stop_grace : 0ms;
+        if (queue_.empty() || drain.count() == 0) {
+            begin_disconnect();
+            return;
+        }
+        stop_timer_.expires_after(drain);
+        auto w = weak();
+        stop_timer_.async_wait([w](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto self = w.lock()) self->begin_disconnect();
+        });
+    }
+
+    void begin_disconnect() {
+        if (state_ != state::draining) return;
+        state_ = state::disconnecting;
+        stop_timer_.cancel();
+        resend_timer_.cancel();
+        report_unsent("mqtt.shutdown_timeout ran out");
+        auto w = weak();
+        stop_timer_.expires_after(stop_grace - 200ms);  // done before the owner gives up
+        stop_timer_.async_wait([w](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto self = w.lock()) self->finish_stop();
+        });
+        // A clean DISCONNECT suppresses the will, so say "offline" ourselves, and disconnect
+        // once the broker has it. (Paho never reports a disconnect that had to wait for
+        // messages in flight, so it gets none to wait for.)
+        auto* l = listener([w](bool, int) {
+            if (auto self = w.lock()) self->disconnect_now();
+        });
+        try {
+            client_->publish(
+                mqtt::make_message(status_topic_, std::string("offline"), status_qos, true),
+                nullptr, *l);
+        } catch (const mqtt::exception&) {
+            l->discard();
+            disconnect_now();
+        }
+    }
+
+    void disconnect_now() {
+        if (state_ != state::disconnecting) return;
+        auto w = weak();
+        auto* l = listener([w](bool, int) {
+            if (auto self = w.lock()) self->finish_stop();
+        });
+        try {
+            client_->disconnect(0, nullptr, *l);
+        } catch (const mqtt::exception&) {
+            l->discard();
+            finish_stop();
+        }
+    }
+
+    void report_unsent(const char* why) {
+        if (queue_.empty()) return;
+        log_->warn("{} reading(s) were not delivered to the MQTT broker: {}", queue_.size(), why);
+    }
+
+    void finish_stop() {
+        if (state_ == state::stopped) return;
+        const bool was_connected = state_ == state::disconnecting;
+        state_ = state::stopped;
+        ++gen_;
+        inflight_.clear();
+        reconnect_timer_.cancel();
+        resend_timer_.cancel();
+        stop_timer_.cancel();
+        if (was_connected) log_->info("MQTT: disconnected from {}", config_.uri);
+        // Posted, so that `done` may destroy the publisher without pulling the rug from
+        // under this function.
+        if (stop_done_) asio::post(io_, std::exchange(stop_done_, nullptr));
+    }
+
+    mqtt_stats stats() const {
+        mqtt_stats s;
+        s.connected = connected();
+        s.queued = queue_.size();
+        s.delivered = delivered_;
+        s.dropped = dropped_;
+        s.reconnects = reconnects_;
+        return s;
+    }
+
+    asio::io_context& io_;
+    mqtt_config config_;
+    std::shared_ptr<spdlog::logger> log_;
+    const std::string status_topic_;
+    const std::string diagnostics_topic_;
+    const std::string ha_status_topic_;
+    std::optional<broker_address> address_;
+
+    state state_ = state::idle;
+    std::uint64_t gen_ = 0;  // connection attempt; completions of older ones are ignored
+    std::chrono::milliseconds backoff_ = first_backoff;
+    bool ever_connected_ = false;
+    bool failure_logged_ = false;  // the current outage was logged
+
+    std::deque<queued_reading> queue_;
+    std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()
+    std::uint64_t cursor_seq_ = 0;  // next message to hand to Paho: reading ...
+    std::size_t cursor_index_ = 0;  // ... and message within it
+    std::unordered_map<std::uint64_t, send_ref> inflight_;  // by send id
+    std::uint64_t next_send_id_ = 1;
+    std::uint64_t failure_gen_ = 0;  // the connection whose unconfirmed message was logged
+
+    std::uint64_t delivered_ = 0;
+    std::uint64_t dropped_ = 0;
+    std::uint64_t dropped_at_outage_ = 0;
+    std::uint64_t reconnects_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> last_drop_log_;
+
+    std::vector<discovery_message> discovery_;
+    std::optional<std::string> diagnostics_;
+    std::function<void()> stop_done_;
+
+    asio::steady_timer reconnect_timer_;
+    asio::steady_timer resend_timer_;
+    asio::steady_timer stop_timer_;
+    mqtt::connect_options connect_options_;
+    std::shared_ptr<listener_registry> listeners_ = std::make_shared<listener_registry>();
+    // Last, so that it is destroyed first, before anything its callbacks might reach.
+    std::unique_ptr<mqtt::async_client> client_;
+};
+
+mqtt_publisher::mqtt_publisher(boost::asio::io_context& io, const mqtt_config& config,
+                               std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_shared<impl>(io, config, std::move(log))) {}
+
+mqtt_publisher::~mqtt_publisher() = default;
+
+void mqtt_publisher::start() {
+    impl_->start();
+}
+
+void mqtt_publisher::publish_reading(const reading& r, std::span<const std::uint8_t> raw) {
+    impl_->publish_reading(r, raw);
+}
+
+void mqtt_publisher::publish_diagnostics(const nlohmann::json& diagnostics) {
+    impl_->publish_diagnostics(diagnostics);
+}
+
+void mqtt_publisher::stop(std::function<void()> done) {
+    impl_->stop(std::move(done));
+}
+
+mqtt_stats mqtt_publisher::stats() const {
+    return impl_->stats();
+}
+
+}  // namespace evn_mbus

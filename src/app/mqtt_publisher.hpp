@@ -1,0 +1,73 @@
+// Publishes readings to an MQTT broker (Eclipse Paho C++), on the topics of the ESP8266
+// firmware evn-mbus replaces, plus Home Assistant discovery.
+//
+// Runs on one single-threaded Asio io_context: Paho calls back from its own threads, and
+// every callback is only posted to the loop, where all state lives. Nothing here blocks the
+// loop. While the broker is unreachable, readings wait in a bounded queue (the oldest is
+// dropped when it is full) and are delivered in order once it is back; a message leaves the
+// queue only when Paho confirms it (qos 0: once sent), so a connection lost in mid-flight
+// sends it again (duplicates are possible, loss is not). Reconnects use our own capped
+// exponential backoff rather than Paho's, so that retries and log lines are ours.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <span>
+
+#include "daemon_config.hpp"
+#include "evn_mbus/reading.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+namespace spdlog {
+class logger;
+}
+
+namespace evn_mbus {
+
+struct mqtt_stats {
+    bool connected = false;
+    std::size_t queued = 0;        // readings not yet confirmed by the broker
+    std::uint64_t delivered = 0;   // readings confirmed (qos 0: sent)
+    std::uint64_t dropped = 0;     // oldest readings dropped from a full queue
+    std::uint64_t reconnects = 0;  // connections made again after a lost one
+};
+
+class mqtt_publisher {
+  public:
+    mqtt_publisher(boost::asio::io_context& io, const mqtt_config& config,
+                   std::shared_ptr<spdlog::logger> log);
+    // Call stop() first: without it, the destructor publishes "offline" itself and waits up to
+    // half a second for it (the only place that blocks).
+    ~mqtt_publisher();
+    mqtt_publisher(const mqtt_publisher&) = delete;
+    mqtt_publisher& operator=(const mqtt_publisher&) = delete;
+
+    // Starts connecting in the background. Throws std::runtime_error, in words for the user,
+    // when the settings cannot work at all (unknown URI scheme, unreadable password_file).
+    void start();
+
+    // Queues the reading's messages: <prefix>/w_p ... /phi, /meter_number, /clock (values),
+    // /raw (hex of `raw`) and /state (JSON), as the publish_* switches say.
+    void publish_reading(const reading& r, std::span<const std::uint8_t> raw);
+
+    // Retained <prefix>/diagnostics; the latest one is sent again after a reconnect.
+    void publish_diagnostics(const nlohmann::json& diagnostics);
+
+    // Delivers what is queued (for at most mqtt.shutdown_timeout), publishes "offline",
+    // disconnects, then calls `done` on the loop, within the timeout in any case. The
+    // publisher may be destroyed from `done`.
+    void stop(std::function<void()> done);
+
+    mqtt_stats stats() const;
+
+  private:
+    struct impl;
+    std::shared_ptr<impl> impl_;  // shared so that posted callbacks can hold a weak guard
+};
+
+}  // namespace evn_mbus

@@ -1,0 +1,677 @@
+// The MQTT publisher against a real Mosquitto: topics and payloads of a real decoded reading,
+// the switches, the will, queueing across a broker restart, queue overflow, Home Assistant
+// discovery and TLS. The publisher runs on an io_context driven by the test thread, so the
+// test decides when its timers (reconnects) may run; Paho and the subscriber run on their own
+// threads.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cctype>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evn_mbus/cosem_datetime.hpp"
+#include "evn_mbus/hex.hpp"
+#include "fixture_loader.hpp"
+#include "ha_discovery.hpp"
+#include "mosquitto_broker.hpp"
+#include "mqtt_publisher.hpp"
+#include "mqtt_subscriber.hpp"
+#include "reading_json.hpp"
+
+namespace evn_mbus {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::mosquitto_broker;
+using test::mqtt_subscriber;
+using test::received_message;
+
+// What the publisher logged, as the user would read it. EVN_MBUS_TEST_VERBOSE=1 also prints it
+// with time stamps (seconds.milliseconds), to follow a test.
+class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    std::vector<std::string> lines() {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        std::string line = "[" + std::string(spdlog::level::to_string_view(msg.level).data()) +
+                           "] " + std::string(msg.payload.data(), msg.payload.size());
+        if (std::getenv("EVN_MBUS_TEST_VERBOSE")) {
+            const auto ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch())
+                    .count();
+            std::fprintf(stderr, "%03lld.%03lld %s\n", static_cast<long long>(ms / 1000 % 1000),
+                         static_cast<long long>(ms % 1000), line.c_str());
+        }
+        lines_.push_back(std::move(line));
+    }
+    void flush_() override {}
+
+  private:
+    std::vector<std::string> lines_;
+};
+
+std::string lower(std::string s) {
+    for (char& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Local ports of this process's TCP sockets connected to <port>, by descriptor.
+std::map<int, std::uint16_t> sockets_connected_to(std::uint16_t port) {
+    std::map<int, std::uint16_t> out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        const int fd = std::stoi(e.path().filename().string());
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+        if (peer.sin_family != AF_INET || ntohs(peer.sin_port) != port) continue;
+        sockaddr_in local{};
+        len = sizeof local;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+        out[fd] = ntohs(local.sin_port);
+    }
+    return out;
+}
+
+class MqttPublisher : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const auto& c = test::capture_by_id("evn_kaifa_ma309_doc");
+        raw = test::concat(c.frames);
+        auto d = test::decode_all(c.keys, raw);
+        ASSERT_EQ(d.readings.size(), 1u);
+        sample = d.readings.front();
+        ASSERT_TRUE(sample.clock);
+        sink = std::make_shared<capture_sink>();
+        log = std::make_shared<spdlog::logger>("mqtt-test", sink);
+        log->set_level(spdlog::level::debug);
+    }
+
+    mqtt_config config_for(const mosquitto_broker& broker, const std::string& prefix) {
+        mqtt_config c;
+        c.uri = broker.uri();
+        c.topic_prefix = prefix;
+        c.client_id = "evn-mbus-test-" + prefix;
+        c.reconnect_max = 2s;  // keeps the waits of the outage tests short
+        c.shutdown_timeout = 2s;
+        c.discovery.prefix = "ha-" + prefix;
+        return c;
+    }
+
+    // The sample reading, its clock moved on by `i` seconds so that readings can be told apart.
+    reading numbered(int i) const {
+        reading r = sample;
+        r.clock = *sample.clock + std::chrono::seconds(i);
+        return r;
+    }
+    static std::string clock_of(int i, const reading& base) {
+        return format_utc(*base.clock + std::chrono::seconds(i));
+    }
+
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            io.run_for(5ms);
+        }
+        return true;
+    }
+    void run_for(std::chrono::milliseconds d) {
+        const auto deadline = std::chrono::steady_clock::now() + d;
+        while (std::chrono::steady_clock::now() < deadline)
+            io.run_for(5ms);
+    }
+
+    void stop(mqtt_publisher& p) {
+        bool done = false;
+        p.stop([&] { done = true; });
+        EXPECT_TRUE(run_until([&] { return done; }, 5s)) << "stop() did not call done";
+    }
+
+    std::size_t log_count(const std::string& text) {
+        const auto lines = sink->lines();
+        return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](auto& l) {
+            return l.find(text) != std::string::npos;
+        }));
+    }
+    std::string log_text() {
+        std::string all;
+        for (const auto& l : sink->lines())
+            all += l + "\n";
+        return all;
+    }
+
+    // The payloads of `topic` a fresh subscription gets as retained messages.
+    static std::vector<std::string> retained(const mosquitto_broker& b, const std::string& topic,
+                                             std::size_t expect = 1) {
+        mqtt_subscriber s(b.uri(), {topic});
+        if (expect == 0) {
+            std::this_thread::sleep_for(300ms);  // time for a retained message to show up
+        } else {
+            s.wait_for_count(topic, expect, 1s);
+        }
+        std::vector<std::string> out;
+        for (const auto& m : s.on(topic)) {
+            if (m.retained) out.push_back(m.payload);
+        }
+        return out;
+    }
+
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::shared_ptr<capture_sink> sink;
+    std::shared_ptr<spdlog::logger> log;
+    reading sample;
+    test::bytes raw;
+};
+
+TEST_F(MqttPublisher, PublishesEveryTopicOfARealReading) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"t1/#"});
+    mqtt_publisher pub(io, config_for(broker, "t1"), log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
+    EXPECT_EQ(log_count("MQTT broker " + broker.uri() + " connected"), 1u) << log_text();
+
+    pub.publish_reading(sample, raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 1; })) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("t1/state", 1));
+    EXPECT_EQ(pub.stats().queued, 0u);
+
+    const std::map<std::string, std::string> expected = {
+        {"t1/w_p", "12937"},
+        {"t1/w_n", "0"},
+        {"t1/p_p", "0"},
+        {"t1/p_n", "0"},
+        {"t1/u1", "233.7"},
+        {"t1/u2", "0.0"},
+        {"t1/u3", "0.0"},
+        {"t1/i1", "0.0"},
+        {"t1/i2", "0.0"},
+        {"t1/i3", "0.0"},
+        {"t1/phi", "1.0"},
+        {"t1/meter_number", "181220000009"},
+        {"t1/clock", "2021-09-27T07:47:15Z"},
+    };
+    for (const auto& [topic, payload] : expected) {
+        EXPECT_EQ(sub.payloads(topic), std::vector<std::string>{payload}) << topic;
+        for (const auto& m : sub.on(topic))
+            EXPECT_FALSE(m.retained) << topic;
+        for (const auto& m : sub.on(topic))
+            EXPECT_EQ(m.qos, 1) << topic;
+    }
+    // raw: the telegram as received, lower-case hex without spaces.
+    ASSERT_EQ(sub.on("t1/raw").size(), 1u);
+    const auto raw_text = sub.on("t1/raw").front().payload;
+    EXPECT_EQ(raw_text, lower(to_hex(raw)));
+    EXPECT_EQ(raw_text.size(), raw.size() * 2);
+    EXPECT_EQ(raw_text.rfind("68fafa6853ff000167db084b464d6750", 0), 0u) << raw_text;
+    // state: the JSON schema of `evn-mbus decode`.
+    ASSERT_EQ(sub.on("t1/state").size(), 1u);
+    const auto state = nlohmann::json::parse(sub.on("t1/state").front().payload);
+    EXPECT_EQ(state, to_json(sample));
+    EXPECT_EQ(state.at("w_p"), 12937);
+    EXPECT_EQ(state.at("meter_number"), "181220000009");
+    EXPECT_EQ(state.at("clock"), "2021-09-27T07:47:15Z");
+    // Nothing else but the status.
+    std::set<std::string> topics;
+    for (const auto& m : sub.messages())
+        topics.insert(m.topic);
+    std::set<std::string> want{"t1/raw", "t1/state", "t1/status"};
+    for (const auto& e : expected)
+        want.insert(e.first);
+    EXPECT_EQ(topics, want);
+
+    // Status: retained "online" while connected, retained "offline" after stop(); values are
+    // not retained (mqtt.retain is off).
+    EXPECT_EQ(retained(broker, "t1/status"), std::vector<std::string>{"online"});
+    EXPECT_TRUE(retained(broker, "t1/w_p", 0).empty());
+    stop(pub);
+    EXPECT_EQ(retained(broker, "t1/status"), std::vector<std::string>{"offline"});
+    EXPECT_EQ(pub.stats().delivered, 1u);
+    EXPECT_FALSE(pub.stats().connected);
+}
+
+TEST_F(MqttPublisher, SwitchesTurnTopicGroupsOff) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"s1/#", "s2/#"});
+
+    // Only the JSON state, at qos 0 and retained.
+    auto c1 = config_for(broker, "s1");
+    c1.publish_values = false;
+    c1.publish_raw = false;
+    c1.qos = 0;
+    c1.retain = true;
+    mqtt_publisher p1(io, c1, log);
+    p1.start();
+    // Per-value topics and raw, no state.
+    auto c2 = config_for(broker, "s2");
+    c2.publish_json = false;
+    mqtt_publisher p2(io, c2, log);
+    p2.start();
+    ASSERT_TRUE(run_until([&] { return p1.stats().connected && p2.stats().connected; }));
+
+    p1.publish_reading(sample, raw);
+    p2.publish_reading(sample, raw);
+    ASSERT_TRUE(run_until([&] { return p1.stats().delivered == 1 && p2.stats().delivered == 1; }));
+    ASSERT_TRUE(sub.wait_for_count("s1/state", 1));
+    ASSERT_TRUE(sub.wait_for_count("s2/raw", 1));
+    stop(p1);
+    stop(p2);
+
+    std::set<std::string> s1, s2;
+    for (const auto& m : sub.messages()) {
+        (m.topic.rfind("s1/", 0) == 0 ? s1 : s2).insert(m.topic);
+        if (m.topic == "s1/state") {
+            EXPECT_EQ(m.qos, 0);
+        }
+    }
+    EXPECT_EQ(s1, (std::set<std::string>{"s1/state", "s1/status"}));
+    EXPECT_EQ(s2, (std::set<std::string>{"s2/w_p", "s2/w_n", "s2/p_p", "s2/p_n", "s2/u1", "s2/u2",
+                                         "s2/u3", "s2/i1", "s2/i2", "s2/i3", "s2/phi",
+                                         "s2/meter_number", "s2/clock", "s2/raw", "s2/status"}));
+    // mqtt.retain: s1's state stays on the broker, s2's values do not.
+    EXPECT_EQ(retained(broker, "s1/state"), std::vector<std::string>{to_json(sample).dump()});
+    EXPECT_TRUE(retained(broker, "s2/w_p", 0).empty());
+}
+
+TEST_F(MqttPublisher, WillSaysOfflineWhenTheConnectionDiesAbruptly) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"w1/status"});
+
+    mqtt_publisher pub(io, config_for(broker, "w1"), log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+    ASSERT_TRUE(sub.wait_for_count("w1/status", 1));
+    EXPECT_EQ(sub.payloads("w1/status"), std::vector<std::string>{"online"});
+
+    // Cut the publisher's TCP connection under Paho's feet, as a network failure or a crash
+    // would: the broker sees the connection end without an MQTT DISCONNECT. (The subscriber is
+    // another process: the publisher's socket is this process's only one to the broker.)
+    std::vector<int> mine;
+    for (const auto& [fd, local_port] : sockets_connected_to(broker.port()))
+        mine.push_back(fd);
+    ASSERT_EQ(mine.size(), 1u) << "cannot tell the publisher's socket";
+    ASSERT_EQ(::shutdown(mine.front(), SHUT_RDWR), 0);
+
+    ASSERT_TRUE(run_until([&] { return !pub.stats().connected; }, 5s));
+    EXPECT_EQ(log_count("MQTT connection lost"), 1u) << log_text();
+    // The loop is not run now, so the publisher cannot reconnect yet: the broker's will is the
+    // only "offline", and it is retained.
+    ASSERT_TRUE(sub.wait_for_count("w1/status", 2));
+    EXPECT_EQ(sub.payloads("w1/status"), (std::vector<std::string>{"online", "offline"}));
+    EXPECT_EQ(retained(broker, "w1/status"), std::vector<std::string>{"offline"});
+
+    // Our own backoff brings it back, and it says so.
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }, 5s)) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("w1/status", 3));
+    EXPECT_EQ(sub.payloads("w1/status").back(), "online");
+    EXPECT_EQ(pub.stats().reconnects, 1u);
+    EXPECT_EQ(log_count("connected again"), 1u) << log_text();
+    stop(pub);
+}
+
+TEST_F(MqttPublisher, QueuedReadingsArriveInOrderAfterBrokerRestart) {
+    mosquitto_broker broker;
+    auto sub = std::make_unique<mqtt_subscriber>(broker.uri(), std::vector<std::string>{"q1/#"});
+    mqtt_publisher pub(io, config_for(broker, "q1"), log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+    for (int i = 0; i < 3; ++i)
+        pub.publish_reading(numbered(i), raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 3; }));
+    ASSERT_TRUE(sub->wait_for_count("q1/state", 3));
+    const auto before = sub->payloads("q1/clock");
+
+    broker.stop();
+    ASSERT_TRUE(run_until([&] { return !pub.stats().connected; }, 5s));
+    // Readings keep coming while the broker is away; reconnect attempts fail meanwhile.
+    for (int i = 3; i < 10; ++i) {
+        pub.publish_reading(numbered(i), raw);
+        run_for(200ms);
+    }
+    EXPECT_EQ(pub.stats().queued, 7u);
+    EXPECT_EQ(pub.stats().dropped, 0u);
+    EXPECT_EQ(log_count("MQTT connection lost"), 1u) << log_text();
+    EXPECT_NE(log_text().find("readings are queued (0 waiting"), std::string::npos) << log_text();
+
+    // The broker comes back (without the old subscription: no persistence), and a new
+    // subscriber is in place before the publisher may try again (the loop is not running).
+    sub.reset();
+    broker.restart();
+    sub = std::make_unique<mqtt_subscriber>(broker.uri(), std::vector<std::string>{"q1/#"});
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 10; }, 10s)) << log_text();
+    for (int i = 10; i < 12; ++i)
+        pub.publish_reading(numbered(i), raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 12; }));
+    ASSERT_TRUE(sub->wait_for_count("q1/state", 9));
+    stop(pub);
+
+    // Every reading from the outage on, in order; a resend may duplicate, but never lose.
+    std::vector<std::string> clocks;
+    for (const auto& c : sub->payloads("q1/clock")) {
+        if (std::find(clocks.begin(), clocks.end(), c) == clocks.end()) clocks.push_back(c);
+    }
+    std::vector<std::string> want;
+    for (int i = 3; i < 12; ++i)
+        want.push_back(clock_of(i, sample));
+    EXPECT_EQ(clocks, want);
+    std::vector<std::string> state_clocks;
+    for (const auto& s : sub->payloads("q1/state")) {
+        const auto c = nlohmann::json::parse(s).at("clock").get<std::string>();
+        if (std::find(state_clocks.begin(), state_clocks.end(), c) == state_clocks.end()) {
+            state_clocks.push_back(c);
+        }
+    }
+    EXPECT_EQ(state_clocks, want);
+    EXPECT_EQ(before, (std::vector<std::string>{clock_of(0, sample), clock_of(1, sample),
+                                                clock_of(2, sample)}));
+    EXPECT_EQ(pub.stats().reconnects, 1u);
+    EXPECT_EQ(log_count("connected again; sending 7 queued reading(s)"), 1u) << log_text();
+}
+
+TEST_F(MqttPublisher, MessagesInFlightWhenTheConnectionDiesAreSentAgain) {
+    mosquitto_broker broker;
+    mqtt_publisher pub(io, config_for(broker, "f1"), log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+    // A frozen broker takes the messages into its socket buffer but never acknowledges them;
+    // then it dies. Paho has sent them, so only our queue still has them.
+    broker.pause();
+    for (int i = 0; i < 3; ++i)
+        pub.publish_reading(numbered(i), raw);
+    run_for(300ms);
+    EXPECT_EQ(pub.stats().queued, 3u);
+    EXPECT_EQ(pub.stats().delivered, 0u);
+    broker.kill();
+    ASSERT_TRUE(run_until([&] { return !pub.stats().connected; }, 5s)) << log_text();
+
+    broker.restart();
+    mqtt_subscriber sub(broker.uri(), {"f1/clock"});
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 3; }, 10s)) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("f1/clock", 3));
+    stop(pub);
+    auto got = sub.payloads("f1/clock");
+    got.erase(std::unique(got.begin(), got.end()), got.end());
+    EXPECT_EQ(got, (std::vector<std::string>{clock_of(0, sample), clock_of(1, sample),
+                                             clock_of(2, sample)}));
+}
+
+TEST_F(MqttPublisher, FullQueueDropsTheOldestAndCountsIt) {
+    mosquitto_broker broker;
+    broker.stop();  // the port is known, but nothing listens: the broker is "down"
+    auto config = config_for(broker, "o1");
+    config.queue_size = 5;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    for (int i = 0; i < 8; ++i)
+        pub.publish_reading(numbered(i), raw);
+    EXPECT_EQ(pub.stats().queued, 5u);
+    EXPECT_EQ(pub.stats().dropped, 3u);
+    EXPECT_EQ(log_count("MQTT queue full (5 readings, mqtt.queue_size)"), 1u) << log_text();
+    EXPECT_EQ(log_count("1 so far"), 1u) << "logged once for three drops: " << log_text();
+
+    // Several attempts fail (1 s, then 2 s apart), but the user reads about it once, with
+    // the reason and what to check.
+    run_for(3500ms);
+    EXPECT_EQ(log_count("cannot connect to MQTT broker"), 1u) << log_text();
+    EXPECT_EQ(log_count("connection refused"), 1u) << log_text();
+    EXPECT_EQ(log_count("Check mqtt.uri"), 1u) << log_text();
+    EXPECT_GE(log_count("still unreachable"), 1u) << log_text();
+    EXPECT_FALSE(pub.stats().connected);
+
+    broker.restart();
+    mqtt_subscriber sub(broker.uri(), {"o1/clock"});
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 5; }, 10s)) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("o1/clock", 5));
+    stop(pub);
+    std::vector<std::string> want;
+    for (int i = 3; i < 8; ++i)
+        want.push_back(clock_of(i, sample));
+    auto got = sub.payloads("o1/clock");
+    got.erase(std::unique(got.begin(), got.end()), got.end());
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(pub.stats().dropped, 3u);
+    EXPECT_EQ(pub.stats().queued, 0u);
+}
+
+TEST_F(MqttPublisher, DiscoveryIsPublishedAndRepublishedWhenHomeAssistantComesOnline) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"ha-d1/#"});
+    auto config = config_for(broker, "d1");
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+    EXPECT_TRUE(sub.messages().empty()) << "no discovery before the meter number is known";
+
+    pub.publish_reading(sample, raw);
+    const auto want = ha_discovery_messages(sample, config);
+    ASSERT_EQ(want.size(), 11u);
+    auto configs = [&] {
+        std::vector<received_message> out;
+        for (const auto& m : sub.messages()) {
+            if (m.topic.size() > 7 && m.topic.substr(m.topic.size() - 7) == "/config") {
+                out.push_back(m);
+            }
+        }
+        return out;
+    };
+    ASSERT_TRUE(run_until([&] { return configs().size() >= want.size(); }));
+    run_for(200ms);
+    auto got = configs();
+    ASSERT_EQ(got.size(), want.size()) << "published once, not per reading";
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got[i].topic, want[i].topic);
+        EXPECT_EQ(nlohmann::json::parse(got[i].payload), want[i].payload) << got[i].topic;
+    }
+    EXPECT_EQ(got[0].topic, "ha-d1/sensor/evn-mbus-181220000009/w_p/config");
+    // Retained, so that Home Assistant finds them whenever it connects.
+    EXPECT_EQ(retained(broker, want[0].topic), std::vector<std::string>{want[0].payload.dump()});
+
+    // More readings of the same meter do not repeat it ...
+    pub.publish_reading(numbered(1), raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 2; }));
+    run_for(200ms);
+    EXPECT_EQ(configs().size(), want.size());
+    // ... but Home Assistant announcing a restart does.
+    sub.clear();
+    sub.publish("ha-d1/status", "online");
+    ASSERT_TRUE(run_until([&] { return configs().size() >= want.size(); }, 5s)) << log_text();
+    got = configs();
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_EQ(got.back().topic, want.back().topic);
+    // Anything else on that topic does not.
+    sub.clear();
+    sub.publish("ha-d1/status", "offline");
+    run_for(300ms);
+    EXPECT_TRUE(configs().empty());
+    stop(pub);
+}
+
+TEST_F(MqttPublisher, StopDeliversWhatIsQueuedThenSaysOffline) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"x1/#"});
+    mqtt_publisher pub(io, config_for(broker, "x1"), log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+    // More than Paho gets at a time, and stop() right away.
+    for (int i = 0; i < 30; ++i)
+        pub.publish_reading(numbered(i), raw);
+    EXPECT_GT(pub.stats().queued, 0u);
+    stop(pub);
+    EXPECT_EQ(pub.stats().delivered, 30u);
+    EXPECT_EQ(pub.stats().queued, 0u);
+    ASSERT_TRUE(sub.wait_for_count("x1/status", 2));
+    const auto all = sub.messages();
+    std::vector<std::string> states, status;
+    std::size_t last_state = 0, offline_at = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (all[i].topic == "x1/state") {
+            states.push_back(all[i].payload);
+            last_state = i;
+        }
+        if (all[i].topic == "x1/status") {
+            status.push_back(all[i].payload);
+            offline_at = i;
+        }
+    }
+    EXPECT_EQ(states.size(), 30u);
+    EXPECT_EQ(status, (std::vector<std::string>{"online", "offline"}));
+    EXPECT_GT(offline_at, last_state) << "\"offline\" comes after the last reading";
+    EXPECT_EQ(log_count("not delivered"), 0u) << log_text();
+    // After stop(), readings are ignored and stop() can be called again.
+    pub.publish_reading(sample, raw);
+    EXPECT_EQ(pub.stats().queued, 0u);
+    stop(pub);
+}
+
+TEST_F(MqttPublisher, StopWhileTheBrokerIsDownEndsAtOnce) {
+    mosquitto_broker broker;
+    broker.stop();
+    mqtt_publisher pub(io, config_for(broker, "x2"), log);
+    pub.start();
+    pub.publish_reading(numbered(0), raw);
+    pub.publish_reading(numbered(1), raw);
+    run_for(100ms);
+    stop(pub);
+    EXPECT_EQ(log_count("2 reading(s) were not delivered to the MQTT broker: the broker is "
+                        "unreachable"),
+              1u)
+        << log_text();
+    // No connection comes back to life after stop().
+    broker.restart();
+    run_for(2500ms);
+    EXPECT_FALSE(pub.stats().connected);
+    EXPECT_EQ(broker.log().find("evn-mbus-test-x2"), std::string::npos) << broker.log();
+}
+
+TEST_F(MqttPublisher, DestroyedWithoutStopStillSaysOffline) {
+    mosquitto_broker broker;
+    {
+        mqtt_publisher pub(io, config_for(broker, "x3"), log);
+        pub.start();
+        ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
+        EXPECT_EQ(retained(broker, "x3/status"), std::vector<std::string>{"online"});
+    }
+    EXPECT_EQ(retained(broker, "x3/status"), std::vector<std::string>{"offline"});
+    run_for(100ms);  // callbacks still posted must find the publisher gone, harmlessly
+}
+
+TEST_F(MqttPublisher, RejectsSettingsThatCannotWork) {
+    mqtt_config c;
+    c.uri = "http://localhost:1883";
+    mqtt_publisher bad_uri(io, c, log);
+    try {
+        bad_uri.start();
+        FAIL() << "an http:// broker address was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("tcp://host:1883"), std::string::npos) << e.what();
+    }
+    c.uri = "tcp://127.0.0.1:1";
+    c.password_file = "/nonexistent/evn-mbus-password";
+    mqtt_publisher bad_file(io, c, log);
+    try {
+        bad_file.start();
+        FAIL() << "a missing password_file was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("mqtt.password_file"), std::string::npos) << e.what();
+    }
+}
+
+class MqttPublisherTls : public MqttPublisher {
+  protected:
+    void SetUp() override {
+        MqttPublisher::SetUp();
+        good = test::make_test_pki(pki.path(), "");
+        wrong = test::make_test_pki(pki.path(), "wrong-");
+    }
+    test::temp_dir pki{"evn-mbus-pki"};
+    test::tls_files good, wrong;
+};
+
+TEST_F(MqttPublisherTls, ConnectsAndPublishesOverTls) {
+    mosquitto_broker broker(mosquitto_broker::options{good, {}});
+    mqtt_subscriber sub(broker.uri(), {"tls1/#"});
+    auto config = config_for(broker, "tls1");
+    config.uri = broker.tls_uri("localhost");
+    config.tls.ca_file = good.ca_file;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
+    pub.publish_reading(sample, raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 1; }));
+    ASSERT_TRUE(sub.wait_for_count("tls1/state", 1));
+    EXPECT_EQ(nlohmann::json::parse(sub.payloads("tls1/state").front()), to_json(sample));
+    EXPECT_EQ(log_count("MQTT broker " + config.uri + " connected"), 1u) << log_text();
+    stop(pub);
+    EXPECT_NE(broker.log().find("evn-mbus-test-tls1"), std::string::npos);
+}
+
+TEST_F(MqttPublisherTls, RefusesABrokerSignedByAnotherCa) {
+    mosquitto_broker broker(mosquitto_broker::options{good, {}});
+    mqtt_subscriber sub(broker.uri(), {"tls2/#"});
+    auto config = config_for(broker, "tls2");
+    config.uri = broker.tls_uri("localhost");
+    config.tls.ca_file = wrong.ca_file;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return log_count("cannot connect") > 0; }, 8s)) << log_text();
+    const auto text = log_text();
+    EXPECT_NE(text.find("cannot connect to MQTT broker " + config.uri), std::string::npos) << text;
+    EXPECT_NE(text.find("TLS certificate is not trusted"), std::string::npos) << text;
+    EXPECT_NE(text.find("Check mqtt.tls.ca_file"), std::string::npos) << text;
+    run_for(1500ms);  // a retry, quietly
+    EXPECT_EQ(log_count("cannot connect"), 1u) << log_text();
+    EXPECT_FALSE(pub.stats().connected);
+    pub.publish_reading(sample, raw);
+    EXPECT_EQ(pub.stats().queued, 1u);
+    EXPECT_TRUE(sub.messages().empty());
+    stop(pub);
+}
+
+TEST_F(MqttPublisherTls, ChecksTheHostName) {
+    // A certificate for "localhost" only, reached as 127.0.0.1.
+    const auto localhost_only = test::make_test_pki(pki.path(), "dns-", "DNS:localhost");
+    mosquitto_broker broker(mosquitto_broker::options{localhost_only, {}});
+    auto config = config_for(broker, "tls3");
+    config.uri = broker.tls_uri("127.0.0.1");
+    config.tls.ca_file = localhost_only.ca_file;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return log_count("cannot connect") > 0; }, 8s)) << log_text();
+    EXPECT_NE(log_text().find("mismatch"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("Check mqtt.tls.ca_file"), std::string::npos) << log_text();
+    EXPECT_FALSE(pub.stats().connected);
+    stop(pub);
+
+    // With mqtt.tls.verify off, the same broker is accepted.
+    config.tls.verify = false;
+    config.client_id += "-noverify";
+    mqtt_publisher lax(io, config, log);
+    lax.start();
+    ASSERT_TRUE(run_until([&] { return lax.stats().connected; })) << log_text();
+    stop(lax);
+}
+
+}  // namespace
+}  // namespace evn_mbus

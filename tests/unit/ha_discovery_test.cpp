@@ -1,0 +1,183 @@
+// Home Assistant discovery payloads for real decoded readings.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "fixture_loader.hpp"
+#include "ha_discovery.hpp"
+
+namespace evn_mbus {
+namespace {
+
+reading decoded(const std::string& id) {
+    const auto& c = test::capture_by_id(id);
+    auto d = test::decode_all(c.keys, test::concat(c.frames));
+    if (d.readings.size() != 1) throw std::runtime_error("fixture " + id + " did not decode");
+    return d.readings.front();
+}
+
+const nlohmann::json& sensor(const std::vector<discovery_message>& ms, const std::string& name) {
+    for (const auto& m : ms) {
+        if (m.topic.find("/" + name + "/config") != std::string::npos) return m.payload;
+    }
+    throw std::runtime_error("no sensor " + name);
+}
+
+TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
+    const auto r = decoded("evn_kaifa_ma309_doc");
+    const mqtt_config config;
+    const auto ms = ha_discovery_messages(r, config);
+    std::vector<std::string> topics;
+    for (const auto& m : ms)
+        topics.push_back(m.topic);
+    const std::string base = "homeassistant/sensor/evn-mbus-181220000009/";
+    EXPECT_EQ(topics, (std::vector<std::string>{
+                          base + "w_p/config", base + "w_n/config", base + "p_p/config",
+                          base + "p_n/config", base + "u1/config", base + "u2/config",
+                          base + "u3/config", base + "i1/config", base + "i2/config",
+                          base + "i3/config", base + "phi/config"}));
+
+    const nlohmann::json expected_device = {
+        {"identifiers", {"evn-mbus-181220000009"}},
+        {"name", "Smart meter 181220000009"},
+        {"manufacturer", "Kaifa"},
+        {"model", "Smart meter (M-Bus customer interface)"},
+        {"sw_version", std::string("evn-mbus ") + EVN_MBUS_VERSION},
+    };
+    const nlohmann::json expected_w_p = {
+        {"name", "Energy import"},
+        {"unique_id", "evn-mbus-181220000009-w_p"},
+        {"device_class", "energy"},
+        {"state_class", "total_increasing"},
+        {"unit_of_measurement", "Wh"},
+        {"state_topic", "evn/w_p"},
+        {"availability_topic", "evn/status"},
+        {"payload_available", "online"},
+        {"payload_not_available", "offline"},
+        {"device", expected_device},
+    };
+    EXPECT_EQ(sensor(ms, "w_p"), expected_w_p);
+
+    std::set<std::string> ids;
+    for (const auto& m : ms) {
+        EXPECT_EQ(m.payload.at("device"), expected_device) << m.topic;
+        EXPECT_EQ(m.payload.at("availability_topic"), "evn/status");
+        EXPECT_FALSE(m.payload.contains("expire_after"));
+        EXPECT_FALSE(m.payload.contains("value_template")) << m.topic;
+        ids.insert(m.payload.at("unique_id").get<std::string>());
+    }
+    EXPECT_EQ(ids.size(), ms.size()) << "unique ids must differ";
+
+    const auto& w_n = sensor(ms, "w_n");
+    EXPECT_EQ(w_n.at("device_class"), "energy");
+    EXPECT_EQ(w_n.at("state_class"), "total_increasing");
+    EXPECT_EQ(w_n.at("state_topic"), "evn/w_n");
+    for (const auto* name : {"p_p", "p_n"}) {
+        const auto& p = sensor(ms, name);
+        EXPECT_EQ(p.at("device_class"), "power");
+        EXPECT_EQ(p.at("state_class"), "measurement");
+        EXPECT_EQ(p.at("unit_of_measurement"), "W");
+    }
+    for (const auto* name : {"u1", "u2", "u3"}) {
+        EXPECT_EQ(sensor(ms, name).at("device_class"), "voltage");
+        EXPECT_EQ(sensor(ms, name).at("unit_of_measurement"), "V");
+        EXPECT_EQ(sensor(ms, name).at("state_class"), "measurement");
+    }
+    for (const auto* name : {"i1", "i2", "i3"}) {
+        EXPECT_EQ(sensor(ms, name).at("device_class"), "current");
+        EXPECT_EQ(sensor(ms, name).at("unit_of_measurement"), "A");
+    }
+    const auto& phi = sensor(ms, "phi");
+    EXPECT_EQ(phi.at("device_class"), "power_factor");
+    EXPECT_EQ(phi.at("state_class"), "measurement");
+    EXPECT_FALSE(phi.contains("unit_of_measurement"));
+    EXPECT_EQ(phi.at("name"), "Power factor");
+    EXPECT_EQ(sensor(ms, "u2").at("name"), "Voltage L2");
+}
+
+TEST(HaDiscovery, OnlyTheValuesTheMeterSends) {
+    // Tinetz' Kaifa example carries single-phase values only.
+    const auto r = decoded("tinetz_kaifa_ma309_doc");
+    ASSERT_FALSE(r.meter_number.empty());
+    const auto ms = ha_discovery_messages(r, mqtt_config{});
+    std::set<std::string> names;
+    for (const auto& m : ms) {
+        const auto end = m.topic.rfind("/config");
+        const auto start = m.topic.rfind('/', end - 1) + 1;
+        names.insert(m.topic.substr(start, end - start));
+    }
+    std::set<std::string> sent;
+    for (const auto* n : {"w_p", "w_n", "p_p", "p_n", "u1", "u2", "u3", "i1", "i2", "i3", "phi"}) {
+        if (r.named(n)) sent.insert(n);
+    }
+    EXPECT_EQ(names, sent);
+    EXPECT_EQ(names.count("u2"), 0u);
+    EXPECT_EQ(names.count("u1"), 1u);
+}
+
+TEST(HaDiscovery, KilowattHoursDivideInHomeAssistant) {
+    const auto r = decoded("evn_kaifa_ma309_doc");
+    mqtt_config config;
+    config.discovery.unit = energy_unit::kwh;
+    const auto ms = ha_discovery_messages(r, config);
+    for (const auto* name : {"w_p", "w_n"}) {
+        EXPECT_EQ(sensor(ms, name).at("unit_of_measurement"), "kWh");
+        EXPECT_EQ(sensor(ms, name).at("value_template"), "{{ value | float / 1000 }}");
+        EXPECT_EQ(sensor(ms, name).at("state_topic"), std::string("evn/") + name);
+    }
+    EXPECT_EQ(sensor(ms, "p_p").at("unit_of_measurement"), "W");
+    EXPECT_FALSE(sensor(ms, "p_p").contains("value_template"));
+}
+
+TEST(HaDiscovery, StateTopicWhenPerValueTopicsAreOff) {
+    const auto r = decoded("evn_kaifa_ma309_doc");
+    mqtt_config config;
+    config.publish_values = false;
+    config.topic_prefix = "home/meter";
+    auto ms = ha_discovery_messages(r, config);
+    EXPECT_EQ(sensor(ms, "u1").at("state_topic"), "home/meter/state");
+    EXPECT_EQ(sensor(ms, "u1").at("value_template"), "{{ value_json.u1 }}");
+    EXPECT_EQ(sensor(ms, "u1").at("availability_topic"), "home/meter/status");
+
+    config.discovery.unit = energy_unit::kwh;
+    ms = ha_discovery_messages(r, config);
+    EXPECT_EQ(sensor(ms, "w_p").at("value_template"), "{{ value_json.w_p | float / 1000 }}");
+
+    config.publish_json = false;  // nothing a sensor could read
+    EXPECT_TRUE(ha_discovery_messages(r, config).empty());
+}
+
+TEST(HaDiscovery, PrefixExpiryAndIdentity) {
+    auto r = decoded("evn_kaifa_ma309_doc");
+    mqtt_config config;
+    config.discovery.prefix = "ha";
+    config.discovery.expire_after = std::chrono::seconds(90);
+    auto ms = ha_discovery_messages(r, config);
+    ASSERT_FALSE(ms.empty());
+    EXPECT_EQ(ms.front().topic, "ha/sensor/evn-mbus-181220000009/w_p/config");
+    for (const auto& m : ms)
+        EXPECT_EQ(m.payload.at("expire_after"), 90);
+
+    // Topic levels and ids allow [a-zA-Z0-9_-] only; the name keeps the number as sent.
+    r.meter_number = "AB 12/3+";
+    r.device_name = "KFM1200200000009";
+    ms = ha_discovery_messages(r, config);
+    EXPECT_EQ(ms.front().topic, "ha/sensor/evn-mbus-AB_12_3_/w_p/config");
+    EXPECT_EQ(ms.front().payload.at("unique_id"), "evn-mbus-AB_12_3_-w_p");
+    EXPECT_EQ(ms.front().payload.at("device").at("name"), "Smart meter AB 12/3+");
+    EXPECT_EQ(ms.front().payload.at("device").at("model"), "KFM1200200000009");
+
+    // Without a meter number there is no stable device identity: no discovery.
+    r.meter_number.clear();
+    EXPECT_TRUE(ha_discovery_messages(r, config).empty());
+
+    // The manufacturer is the FLAG id's owner, or the id itself.
+    EXPECT_EQ(manufacturer_name("SAG"), "Sagemcom");
+    EXPECT_EQ(manufacturer_name("ISK"), "Iskraemeco");
+    EXPECT_EQ(manufacturer_name("LGZ"), "Landis+Gyr");
+    EXPECT_EQ(manufacturer_name("SMS"), "Siemens");
+    EXPECT_EQ(manufacturer_name("XYZ"), "XYZ");
+}
+
+}  // namespace
+}  // namespace evn_mbus
