@@ -1,0 +1,77 @@
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "command.hpp"
+#include "simulate_command.hpp"
+
+namespace evn_mbus {
+
+command add_simulate_command(CLI::App& parent) {
+    struct state {
+        simulate_options options;
+        std::string speed = "1";
+        std::uint64_t seed = 0;
+        bool pty = false;  // the default anyway; accepted so scripts can say it
+    };
+    auto s = std::make_shared<state>();
+    simulate_options& o = s->options;
+    CLI::App* sub = parent.add_subcommand(
+        "simulate",
+        "Pretend to be an EVN Kaifa MA309M smart meter: send encrypted M-Bus pushes to a "
+        "pseudo-terminal (its path is printed on the first line), a serial port or a file");
+    auto* device = sub->add_option("--device", o.device,
+                                   "send to this serial port (set to baud, 8E1) or file instead "
+                                   "of a pseudo-terminal");
+    auto* pty = sub->add_flag("--pty", s->pty, "create a pseudo-terminal (the default)");
+    device->excludes(pty);
+    sub->add_option("--link", o.link,
+                    "also make this symlink to the pseudo-terminal, e.g. /tmp/meter (removed "
+                    "on exit)");
+    sub->add_option("--replay", o.replay,
+                    "send the telegrams of this capture file (hex text or raw bytes) in a loop "
+                    "instead of made-up values");
+    sub->add_option("--key", o.key,
+                    "AES key to encrypt with (32 hex digits); default: the key of EVN's "
+                    "published example");
+    sub->add_option("--meter-number", o.meter_number, "meter number to send");
+    sub->add_option("--count", o.count, "stop after this many pushes (default: run until stopped)");
+    sub->add_option("--interval", o.interval_s, "seconds from one push to the next")
+        ->capture_default_str();
+    sub->add_option("--speed", s->speed,
+                    "run this many times faster than real time, or 'max' for no pacing at all")
+        ->capture_default_str();
+    sub->add_option("--baud", o.baud, "line speed; bytes take 11 bits (8E1)")
+        ->capture_default_str();
+    sub->add_option("--frame-gap-ms", o.frame_gap_ms, "pause between the frames of one push")
+        ->capture_default_str();
+    sub->add_flag("--noise", o.noise, "send random bytes between pushes");
+    sub->add_option("--corrupt", o.corrupt, "probability that a frame gets one bit flipped");
+    sub->add_option("--drop-frame", o.drop_frame,
+                    "probability that a push loses its continuation frame");
+    auto* seed = sub->add_option("--seed", s->seed,
+                                 "start the made-up values and faults from this number, to "
+                                 "repeat a run (default: random, printed at the start)");
+    sub->add_option("--expect", o.expect,
+                    "write one JSON line per push to this file: its number, its fault and what "
+                    "it should decode to");
+    return {sub, [s, seed]() -> int {
+                simulate_options& opts = s->options;
+                if (seed->count() > 0) opts.seed = s->seed;
+                if (s->speed == "max") {
+                    opts.speed.reset();
+                } else {
+                    char* end = nullptr;
+                    const double v = std::strtod(s->speed.c_str(), &end);
+                    if (end == s->speed.c_str() || *end != '\0' || !(v > 0)) {
+                        std::cerr << "evn-mbus simulate: --speed takes a number above 0 (2 = "
+                                     "twice as fast) or 'max'\n";
+                        return 2;
+                    }
+                    opts.speed = v;
+                }
+                return run_simulate(opts, std::cout, std::cerr);
+            }};
+}
+
+}  // namespace evn_mbus
