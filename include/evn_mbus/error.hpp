@@ -43,6 +43,8 @@ enum class errc {
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.
 std::string_view error_name(errc e) noexcept;
+// The same for any error code: "other" for codes outside the core's category.
+std::string_view error_name(const std::error_code& ec) noexcept;
 
 const std::error_category& core_category() noexcept;
 

@@ -14,5 +14,8 @@ struct command {
 };
 
 command add_decode_command(CLI::App& parent);
+command add_simulate_command(CLI::App& parent);
+command add_check_config_command(CLI::App& parent);
+command add_run_command(CLI::App& parent);
 
 }  // namespace evn_mbus

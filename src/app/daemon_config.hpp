@@ -28,13 +28,17 @@ struct serial_config {
     std::chrono::milliseconds idle_gap{100};
     link_layer link = link_layer::auto_detect;  // serial.link: auto | mbus | hdlc
     // serial.reopen_max_s: longest wait between attempts to (re)open a missing device.
-    std::chrono::seconds reopen_max{10};
+    std::chrono::seconds reopen_max{2};
+
+    bool operator==(const serial_config&) const = default;
 };
 
 struct meter_config {
     std::optional<aes_key> key;       // meter.key (or meter.key_file): required
     std::optional<aes_key> auth_key;  // meter.auth_key: for meters that send a GCM tag
     std::string key_file;             // meter.key_file: where the key came from, if a file
+
+    bool operator==(const meter_config&) const = default;
 };
 
 struct tls_config {
@@ -42,6 +46,8 @@ struct tls_config {
     std::string cert_file;  // mqtt.tls.cert_file: client certificate (optional)
     std::string key_file;   // mqtt.tls.key_file: its private key
     bool verify = true;     // mqtt.tls.verify: check the server certificate and host name
+
+    bool operator==(const tls_config&) const = default;
 };
 
 struct discovery_config {
@@ -49,6 +55,8 @@ struct discovery_config {
     std::string prefix = "homeassistant";  // mqtt.discovery.prefix
     energy_unit unit = energy_unit::wh;    // mqtt.discovery.energy_unit: Wh | kWh
     std::chrono::seconds expire_after{0};  // mqtt.discovery.expire_after_s: 0 = never
+
+    bool operator==(const discovery_config&) const = default;
 };
 
 struct mqtt_config {
@@ -68,14 +76,20 @@ struct mqtt_config {
     std::size_t queue_size = 10000;                 // mqtt.queue_size: readings held while offline
     std::chrono::seconds reconnect_max{60};         // mqtt.reconnect_max_s: backoff cap
     std::chrono::seconds diagnostics_interval{60};  // mqtt.diagnostics_interval_s
-    tls_config tls;                                 // mqtt.tls
-    discovery_config discovery;                     // mqtt.discovery
+    // mqtt.shutdown_timeout_s: on stop, how long to try to deliver what is still queued.
+    std::chrono::seconds shutdown_timeout{5};
+    tls_config tls;              // mqtt.tls
+    discovery_config discovery;  // mqtt.discovery
+
+    bool operator==(const mqtt_config&) const = default;
 };
 
 struct log_config {
     std::string level = "info";                   // log.level: trace debug info warn error
     log_target target = log_target::automatic;    // log.target: auto | journal | stderr
     std::chrono::seconds summary_interval{3600};  // log.summary_interval_s: 0 = off
+
+    bool operator==(const log_config&) const = default;
 };
 
 struct daemon_config {
@@ -83,6 +97,8 @@ struct daemon_config {
     meter_config meter;
     mqtt_config mqtt;
     log_config log;
+
+    bool operator==(const daemon_config&) const = default;
 };
 
 }  // namespace evn_mbus

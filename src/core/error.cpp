@@ -129,4 +129,9 @@ const std::error_category& core_category() noexcept {
     return instance;
 }
 
+std::string_view error_name(const std::error_code& ec) noexcept {
+    if (ec.category() != core_category()) return "other";
+    return error_name(static_cast<errc>(ec.value()));
+}
+
 }  // namespace evn_mbus

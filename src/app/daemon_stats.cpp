@@ -1,0 +1,67 @@
+#include "daemon_stats.hpp"
+
+#include <ctime>
+
+#include "evn_mbus/cosem_datetime.hpp"
+
+namespace evn_mbus {
+namespace {
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+    return format_utc(std::chrono::time_point_cast<std::chrono::seconds>(t));
+}
+
+std::string local_hms(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::localtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+    return buf;
+}
+
+}  // namespace
+
+std::uint64_t daemon_stats::failures_total() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& [name, count] : failures)
+        n += count;
+    return n;
+}
+
+std::string daemon_stats::summary() const {
+    std::string s = std::to_string(telegrams_ok) + " telegrams ok, " +
+                    std::to_string(failures_total()) + " failed";
+    if (!failures.empty()) {
+        s += " (";
+        bool first = true;
+        for (const auto& [name, count] : failures) {
+            if (!first) s += ", ";
+            first = false;
+            s += name + " " + std::to_string(count);
+        }
+        s += ")";
+    }
+    s += last_reading ? ", last reading " + local_hms(*last_reading) : ", no reading yet";
+    return s;
+}
+
+nlohmann::json daemon_stats::to_json(const std::string& version) const {
+    nlohmann::json j;
+    j["version"] = version;
+    j["uptime_s"] =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    j["telegrams_ok"] = telegrams_ok;
+    j["telegrams_failed"] = failures_total();
+    j["failures"] = nlohmann::json::object();
+    for (const auto& [name, count] : failures)
+        j["failures"][name] = count;
+    j["last_reading"] = last_reading ? nlohmann::json(iso_utc(*last_reading)) : nlohmann::json();
+    j["serial_reopens"] = serial_reopens;
+    j["mqtt_reconnects"] = mqtt_reconnects;
+    j["mqtt_dropped"] = mqtt_dropped;
+    return j;
+}
+
+}  // namespace evn_mbus

@@ -1,0 +1,30 @@
+// What the daemon has seen since it started: the figures behind the periodic log line, the
+// systemd STATUS= line and the MQTT diagnostics topic.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace evn_mbus {
+
+struct daemon_stats {
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::uint64_t telegrams_ok = 0;
+    std::map<std::string, std::uint64_t> failures;  // by error name ("bad_checksum", ...)
+    std::optional<std::chrono::system_clock::time_point> last_reading;  // wall clock
+    std::uint64_t serial_reopens = 0;
+    std::uint64_t mqtt_reconnects = 0;
+    std::uint64_t mqtt_dropped = 0;  // readings dropped from a full queue
+
+    std::uint64_t failures_total() const noexcept;
+    // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), last reading 12:00:05"
+    std::string summary() const;
+    // The diagnostics JSON (without the MQTT part, which the publisher adds).
+    nlohmann::json to_json(const std::string& version) const;
+};
+
+}  // namespace evn_mbus

@@ -1,0 +1,54 @@
+#include "log_setup.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace evn_mbus {
+
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) return false;
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) return false;
+    return st.st_dev == dev && st.st_ino == ino;
+}
+
+spdlog::level::level_enum parse_level(const std::string& name) {
+    if (name == "trace") return spdlog::level::trace;
+    if (name == "debug") return spdlog::level::debug;
+    if (name == "warn" || name == "warning") return spdlog::level::warn;
+    if (name == "error") return spdlog::level::err;
+    return spdlog::level::info;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const log_config& config,
+                                            std::optional<log_target> target_override) {
+    const log_target target = target_override.value_or(config.target);
+    const bool journal =
+        target == log_target::journal || (target == log_target::automatic && stderr_is_journal());
+    std::shared_ptr<spdlog::logger> logger;
+    if (journal) {
+        // The journal adds time, host and unit itself; the sink maps levels to priorities.
+        auto sink = std::make_shared<spdlog::sinks::systemd_sink_mt>("evn-mbus");
+        logger = std::make_shared<spdlog::logger>("evn-mbus", std::move(sink));
+        logger->set_pattern("%v");
+    } else {
+        auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        logger = std::make_shared<spdlog::logger>("evn-mbus", std::move(sink));
+        logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %-5l %v");
+    }
+    logger->set_level(parse_level(config.level));
+    logger->flush_on(spdlog::level::trace);
+    return logger;
+}
+
+}  // namespace evn_mbus

@@ -1,0 +1,209 @@
+#include "serial_reader.hpp"
+
+#include <grp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+
+#include <algorithm>
+#include <boost/asio/error.hpp>
+
+namespace evn_mbus {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds first_backoff = 250ms;
+
+std::string group_of(const std::string& device) {
+    struct stat st {};
+    if (::stat(device.c_str(), &st) != 0) return {};
+    if (const group* g = ::getgrgid(st.st_gid)) return g->gr_name;
+    return std::to_string(st.st_gid);
+}
+
+}  // namespace
+
+serial_reader::serial_reader(asio::io_context& io, serial_config config, handlers h)
+    : io_(io),
+      config_(std::move(config)),
+      handlers_(std::move(h)),
+      port_(io),
+      idle_timer_(io),
+      reopen_timer_(io) {}
+
+serial_reader::~serial_reader() {
+    stop();
+}
+
+void serial_reader::start() {
+    if (running_) return;
+    running_ = true;
+    backoff_ = 0ms;
+    try_open();
+}
+
+void serial_reader::stop() {
+    running_ = false;
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+    idle_timer_.cancel();
+    reopen_timer_.cancel();
+    boost::system::error_code ignored;
+    if (port_.is_open()) port_.close(ignored);
+}
+
+std::string serial_reader::describe_open_error(const std::string& device,
+                                               const std::error_code& ec) {
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::no_such_device) {
+        return "serial device " + device +
+               " does not exist (yet). Check serial.device in the config, that the UART is "
+               "enabled or the USB adapter plugged in; retrying";
+    }
+    if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
+        const std::string group = group_of(device);
+        return "permission denied opening " + device +
+               ": the user evn-mbus runs as must be in "
+               "group '" +
+               (group.empty() ? std::string("dialout") : group) + "' (sudo usermod -aG " +
+               (group.empty() ? std::string("dialout") : group) +
+               " <user>, then log in again); retrying";
+    }
+    if (ec == std::errc::device_or_resource_busy) {
+        return "serial device " + device +
+               " is busy: another program (a serial console on the UART, or a second "
+               "evn-mbus) has it open; retrying";
+    }
+    return "cannot open serial device " + device + ": " + ec.message() + "; retrying";
+}
+
+std::error_code serial_reader::apply_line_settings() {
+    using sp = asio::serial_port_base;
+    boost::system::error_code ec;
+    port_.set_option(sp::baud_rate(config_.baud), ec);
+    if (ec) return ec;
+    port_.set_option(sp::character_size(config_.data_bits), ec);
+    if (ec) return ec;
+    const auto parity = config_.parity == serial_parity::even  ? sp::parity::even
+                        : config_.parity == serial_parity::odd ? sp::parity::odd
+                                                               : sp::parity::none;
+    port_.set_option(sp::parity(parity), ec);
+    if (ec) return ec;
+    port_.set_option(
+        sp::stop_bits(config_.stop_bits == 2 ? sp::stop_bits::two : sp::stop_bits::one), ec);
+    if (ec) return ec;
+    port_.set_option(sp::flow_control(sp::flow_control::none), ec);
+    if (ec) return ec;
+    // Asio leaves the receiver's parity checking off; the meter's even parity is checked by
+    // the UART only if INPCK is set. Bytes with a parity error are then read as 0 and fail the
+    // frame checksum instead of passing silently.
+    termios tio{};
+    if (::tcgetattr(port_.native_handle(), &tio) == 0 && config_.parity != serial_parity::none) {
+        tio.c_iflag |= INPCK;
+        tio.c_iflag &= static_cast<tcflag_t>(~(IGNPAR | PARMRK));
+        ::tcsetattr(port_.native_handle(), TCSANOW, &tio);
+    }
+    return {};
+}
+
+void serial_reader::try_open() {
+    if (!running_) return;
+    boost::system::error_code ec;
+    port_.open(config_.device, ec);
+    if (!ec) {
+        if (auto settings = apply_line_settings()) {
+            boost::system::error_code ignored;
+            port_.close(ignored);
+            fail("cannot configure serial device " + config_.device + " (" +
+                 std::to_string(config_.baud) + " baud): " + settings.message() + "; retrying");
+            return;
+        }
+        if (opened_before_) ++reopens_;
+        opened_before_ = true;
+        last_failure_.clear();
+        backoff_ = 0ms;
+        if (handlers_.on_open) handlers_.on_open();
+        read_some();
+        return;
+    }
+    // Serial errors are errno values; compare them as such.
+    fail(describe_open_error(config_.device, std::error_code(ec.value(), std::system_category())));
+}
+
+void serial_reader::fail(const std::string& what) {
+    const bool first = what != last_failure_;
+    last_failure_ = what;
+    if (handlers_.on_failure) handlers_.on_failure(what, first);
+    schedule_reopen();
+}
+
+void serial_reader::schedule_reopen() {
+    if (!running_) return;
+    // Capped exponential backoff: quick for a replugged adapter, a few checks a second at
+    // most for a device that stays away (one open() each: no measurable load).
+    backoff_ = backoff_ == 0ms
+                   ? first_backoff
+                   : std::min<std::chrono::milliseconds>(backoff_ * 2, config_.reopen_max);
+    reopen_timer_.expires_after(backoff_);
+    reopen_timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+            if (ec || alive.expired() || !*alive.lock()) return;
+            try_open();
+        });
+}
+
+void serial_reader::read_some() {
+    port_.async_read_some(
+        asio::buffer(buffer_), [this, alive = std::weak_ptr<bool>(alive_)](
+                                   const boost::system::error_code& ec, std::size_t n) {
+            if (alive.expired() || !*alive.lock()) return;
+            if (ec == asio::error::operation_aborted) return;
+            if (n > 0) {
+                bytes_read_ += n;
+                idle_pending_ = true;
+                arm_idle_timer();
+                if (handlers_.on_bytes) handlers_.on_bytes(std::span(buffer_.data(), n));
+                if (!running_) return;
+            }
+            if (ec) {
+                // EIO when a USB adapter is unplugged or a pseudo-terminal's other side closes;
+                // EOF likewise. Close, report once, and wait for the device to come back.
+                boost::system::error_code ignored;
+                port_.close(ignored);
+                idle_timer_.cancel();
+                if (idle_pending_ && handlers_.on_idle) {
+                    idle_pending_ = false;
+                    handlers_.on_idle();
+                }
+                const std::string reason =
+                    ec == asio::error::eof ? std::string("end of file") : ec.message();
+                fail("serial device " + config_.device + " lost (" + reason +
+                     "); waiting for it to come back");
+                return;
+            }
+            read_some();
+        });
+}
+
+void serial_reader::arm_idle_timer() {
+    idle_timer_.expires_after(config_.idle_gap);
+    idle_timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+            if (ec || alive.expired() || !*alive.lock()) return;
+            if (!idle_pending_) return;
+            // The timer measures loop time, not line time: if the loop was busy (publishing a
+            // burst, say), bytes may be waiting in the kernel although the line never paused.
+            // Then it was not idle; look again after the read has taken them.
+            int waiting = 0;
+            if (port_.is_open() && ::ioctl(port_.native_handle(), FIONREAD, &waiting) == 0 &&
+                waiting > 0) {
+                arm_idle_timer();
+                return;
+            }
+            idle_pending_ = false;
+            if (handlers_.on_idle) handlers_.on_idle();
+        });
+}
+
+}  // namespace evn_mbus

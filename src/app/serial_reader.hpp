@@ -1,0 +1,85 @@
+// Reads the meter's serial line on the Asio loop and hands the bytes on as they arrive.
+//
+// Idle-timer framing: every read re-arms a timer; when the line has been silent for the
+// configured gap, `on_idle` runs so that a partial frame is dropped and the decoder resyncs.
+// Complete frames never wait for it: the decoder hands them out the moment their length says
+// they are complete.
+//
+// The device may not exist yet or vanish (a USB adapter unplugged): the reader reports the
+// state change once, retries with capped backoff, and resumes by itself. It never throws out
+// of its callbacks and never spins.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/serial_port.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "daemon_config.hpp"
+
+namespace evn_mbus {
+
+class serial_reader {
+  public:
+    struct handlers {
+        std::function<void(std::span<const std::uint8_t>)> on_bytes;
+        std::function<void()> on_idle;
+        // The port was opened (first time or again).
+        std::function<void()> on_open;
+        // Opening failed or the open port failed; `first` is false for the repeats of the same
+        // failure while retrying, so the caller logs a state change once.
+        std::function<void(const std::string& what, bool first)> on_failure;
+    };
+
+    serial_reader(boost::asio::io_context& io, serial_config config, handlers h);
+    ~serial_reader();
+    serial_reader(const serial_reader&) = delete;
+    serial_reader& operator=(const serial_reader&) = delete;
+
+    void start();
+    void stop();
+    bool is_open() const noexcept { return port_.is_open(); }
+    const serial_config& config() const noexcept { return config_; }
+
+    std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+    // How often the port was opened again after it had been open (device lost and back).
+    std::uint64_t reopen_count() const noexcept { return reopens_; }
+
+    // A message for a failure to open `device`, with what the user can do about it.
+    static std::string describe_open_error(const std::string& device, const std::error_code& ec);
+
+  private:
+    void try_open();
+    void schedule_reopen();
+    void read_some();
+    void arm_idle_timer();
+    void fail(const std::string& what);
+    std::error_code apply_line_settings();
+
+    boost::asio::io_context& io_;
+    serial_config config_;
+    handlers handlers_;
+    boost::asio::serial_port port_;
+    boost::asio::steady_timer idle_timer_;
+    boost::asio::steady_timer reopen_timer_;
+    std::array<std::uint8_t, 512> buffer_{};
+    std::chrono::milliseconds backoff_{0};
+    std::string last_failure_;
+    bool running_ = false;
+    bool opened_before_ = false;
+    bool idle_pending_ = false;  // bytes arrived since the last idle notification
+    std::uint64_t bytes_read_ = 0;
+    std::uint64_t reopens_ = 0;
+    // Guards the completion handlers against running after stop()/destruction.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace evn_mbus

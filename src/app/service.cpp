@@ -1,0 +1,385 @@
+#include "service.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <boost/asio/post.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "config_loader.hpp"
+#include "evn_mbus/error.hpp"
+#include "evn_mbus/hex.hpp"
+#include "log_setup.hpp"
+#include "mqtt_publisher.hpp"
+#include "reading_json.hpp"
+#include "serial_reader.hpp"
+
+namespace evn_mbus {
+namespace {
+
+namespace asio = boost::asio;
+
+const char* parity_letter(serial_parity p) {
+    switch (p) {
+        case serial_parity::none:
+            return "N";
+        case serial_parity::even:
+            return "E";
+        case serial_parity::odd:
+            return "O";
+    }
+    return "?";
+}
+
+std::string line_settings(const serial_config& s) {
+    return fmt::format("{} baud {}{}{}, idle gap {} ms", s.baud, s.data_bits,
+                       parity_letter(s.parity), s.stop_bits, s.idle_gap.count());
+}
+
+// "w_p 12937 Wh, p_p 0 W, u1 233.7 V, ..." for the values the meter sent.
+std::string named_values(const reading& r) {
+    static constexpr std::pair<const char*, const char*> names[] = {
+        {"w_p", "Wh"}, {"w_n", "Wh"}, {"p_p", "W"}, {"p_n", "W"}, {"u1", "V"}, {"u2", "V"},
+        {"u3", "V"},   {"i1", "A"},   {"i2", "A"},  {"i3", "A"},  {"phi", ""}};
+    std::string out;
+    for (const auto& [name, unit] : names) {
+        const auto v = r.named(name);
+        if (!v) continue;
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} {}{}{}", name, *v, *unit ? " " : "", unit);
+    }
+    return out;
+}
+
+decoder_keys keys_of(const daemon_config& c) {
+    decoder_keys k;
+    if (c.meter.key) k.key = *c.meter.key;
+    k.auth_key = c.meter.auth_key;
+    return k;
+}
+
+}  // namespace
+
+service::service(run_options options)
+    : options_(std::move(options)),
+      stop_signals_(io_, SIGTERM, SIGINT),
+      reload_signal_(io_, SIGHUP),
+      summary_timer_(io_),
+      diagnostics_timer_(io_),
+      shutdown_timer_(io_),
+      notifier_(io_) {}
+
+service::~service() = default;
+
+bool service::load(daemon_config& out, bool at_start) {
+    const config_result result = load_config_file(options_.config_path);
+    if (!result.config) {
+        if (!log_) log_ = make_logger(log_config{}, options_.log_target_override);
+        for (const auto& p : result.problems)
+            log_->error("{}", describe(p, options_.config_path));
+        if (at_start) {
+            log_->error(
+                "evn-mbus cannot start: fix {} ('evn-mbus check-config --config {}' "
+                "lists the problems)",
+                options_.config_path, options_.config_path);
+        } else {
+            log_->error(
+                "the new configuration in {} has problems and was NOT applied; the "
+                "running configuration stays in force",
+                options_.config_path);
+        }
+        return false;
+    }
+    out = *result.config;
+    if (options_.log_level_override) out.log.level = *options_.log_level_override;
+    return true;
+}
+
+void service::make_publisher() {
+    publisher_.reset();
+    if (!options_.mqtt_enabled) return;
+    publisher_ = std::make_shared<mqtt_publisher>(io_, config_.mqtt, log_);
+    try {
+        publisher_->start();
+    } catch (const std::exception& e) {
+        // Settings that cannot work at all (the message says which): readings are still
+        // decoded and logged, and a SIGHUP with a fixed file tries again.
+        log_->error("MQTT disabled: {}", e.what());
+        publisher_.reset();
+    }
+}
+
+int service::run() {
+    daemon_config config;
+    if (!load(config, true)) return exit_config_error;
+    config_ = config;
+    log_ = make_logger(config_.log, options_.log_target_override);
+
+    log_->info("evn-mbus {} starting: meter on {} ({}), {}", EVN_MBUS_VERSION,
+               config_.serial.device, line_settings(config_.serial),
+               options_.mqtt_enabled ? "MQTT broker " + config_.mqtt.uri + " under topic '" +
+                                           config_.mqtt.topic_prefix + "/'"
+                                     : std::string("MQTT off"));
+    if (config_.meter.auth_key) {
+        log_->info("an authentication key is configured: GCM tags will be verified");
+    }
+
+    decoder_ = std::make_unique<telegram_decoder>(keys_of(config_));
+    make_publisher();
+    start_serial();
+    wait_signals();
+    schedule_summary();
+    schedule_diagnostics();
+    notifier_.start_watchdog();
+    update_status();
+
+    io_.run();
+    log_->info("evn-mbus stopped ({})", stats_.summary());
+    return exit_status_;
+}
+
+void service::start_serial() {
+    serial_reader::handlers h;
+    h.on_bytes = [this](std::span<const std::uint8_t> b) { on_bytes(b); };
+    h.on_idle = [this] { on_idle(); };
+    h.on_open = [this] {
+        const bool again = serial_ && serial_->reopen_count() > 0;
+        log_->info("serial port {} {} ({})", config_.serial.device, again ? "is back" : "open",
+                   line_settings(config_.serial));
+        stats_.serial_reopens = serial_ ? serial_->reopen_count() : 0;
+        if (!ready_sent_) {
+            ready_sent_ = true;
+            notifier_.ready();
+        }
+        update_status();
+    };
+    h.on_failure = [this](const std::string& what, bool first) {
+        if (first) log_->warn("{}", what);
+        // Ready even without the device: the service runs and waits for it; failing the
+        // start would make systemd restart it in a loop while the adapter is unplugged.
+        if (!ready_sent_) {
+            ready_sent_ = true;
+            notifier_.ready();
+        }
+        notifier_.status("waiting for serial device " + config_.serial.device);
+    };
+    serial_ = std::make_unique<serial_reader>(io_, config_.serial, std::move(h));
+    serial_->start();
+}
+
+void service::on_bytes(std::span<const std::uint8_t> bytes) {
+    if (log_->should_log(spdlog::level::trace)) {
+        log_->trace("read {} bytes: {}", bytes.size(), to_hex(bytes));
+    }
+    decoder_->feed(bytes);
+    drain();
+}
+
+void service::on_idle() {
+    decoder_->on_idle_gap();
+    drain();
+}
+
+void service::drain() {
+    for (;;) {
+        const decode_event ev = decoder_->next();
+        switch (ev.what) {
+            case decode_event::kind::need_more:
+                return;
+            case decode_event::kind::reading:
+                on_reading(*ev.value, ev.raw);
+                break;
+            case decode_event::kind::error:
+                on_error(ev.error, ev.raw);
+                break;
+        }
+    }
+}
+
+void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
+    ++stats_.telegrams_ok;
+    stats_.last_reading = std::chrono::system_clock::now();
+    if (stats_.telegrams_ok == 1) {
+        log_->info("first reading from meter {}{}: {}",
+                   r.meter_number.empty() ? std::string("(number not sent)") : r.meter_number,
+                   r.manufacturer().empty() ? std::string() : " (" + r.manufacturer() + ")",
+                   named_values(r));
+    }
+    if (log_->should_log(spdlog::level::debug)) {
+        log_->debug("telegram {} bytes: {}", raw.size(), to_hex(raw));
+        log_->debug("reading: {}", to_json(r).dump());
+    }
+    if (options_.print_readings) {
+        std::cout << to_json(r).dump() << std::endl;
+    }
+    if (switching_publisher_) {
+        if (held_.size() >= config_.mqtt.queue_size) held_.erase(held_.begin());
+        held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
+    } else if (publisher_) {
+        publisher_->publish_reading(r, raw);
+    }
+    update_status();
+}
+
+void service::on_error(const std::error_code& ec, std::span<const std::uint8_t> raw) {
+    const std::string name(error_name(ec));
+    ++stats_.failures[name];
+    std::uint64_t suppressed = 0;
+    if (limiter_.should_log(name, std::chrono::steady_clock::now(), suppressed)) {
+        if (suppressed > 0) {
+            log_->warn("telegram dropped: {} ({} more like this since the last such message)",
+                       ec.message(), suppressed);
+        } else {
+            log_->warn("telegram dropped: {}", ec.message());
+        }
+    }
+    if (!raw.empty() && log_->should_log(spdlog::level::debug)) {
+        log_->debug("dropped bytes ({}): {}", name, to_hex(raw));
+    }
+}
+
+void service::wait_signals() {
+    stop_signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        log_->info("received {}, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+        shutdown();
+    });
+    wait_reload();
+}
+
+void service::wait_reload() {
+    reload_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec || stopping_) return;
+        reload();
+        wait_reload();
+    });
+}
+
+void service::reload() {
+    notifier_.reloading();
+    log_->info("SIGHUP: reloading {}", options_.config_path);
+    daemon_config fresh;
+    if (!load(fresh, false)) {
+        notifier_.ready();
+        return;
+    }
+    log_->set_level(parse_level(fresh.log.level));
+    if (fresh.meter != config_.meter) {
+        decoder_->set_keys(keys_of(fresh));
+        log_->info("meter keys updated");
+    }
+    const bool serial_changed = fresh.serial != config_.serial;
+    const bool mqtt_changed = fresh.mqtt != config_.mqtt;
+    config_ = fresh;
+    if (serial_changed) {
+        log_->info("serial settings changed: reopening {} ({})", config_.serial.device,
+                   line_settings(config_.serial));
+        serial_->stop();
+        start_serial();
+    }
+    if (mqtt_changed && options_.mqtt_enabled) {
+        log_->info("MQTT settings changed: reconnecting to {}", config_.mqtt.uri);
+        if (publisher_ && !switching_publisher_) {
+            // The old connection first delivers what it holds and says "offline"; only then
+            // does the new one connect (same client id: the broker would otherwise cut one
+            // of them, and a late "offline" could overwrite the new "online"). Readings of
+            // the meantime are held here and handed to the new connection.
+            switching_publisher_ = true;
+            auto old = publisher_;
+            old->stop([this, old] {
+                switching_publisher_ = false;
+                if (stopping_) {
+                    if (!held_.empty()) {
+                        log_->warn(
+                            "{} readings received during the MQTT reconnect are lost "
+                            "because evn-mbus is stopping",
+                            held_.size());
+                    }
+                    shutdown_timer_.cancel();
+                    io_.stop();
+                    return;
+                }
+                make_publisher();
+                for (const auto& [r, raw] : held_) {
+                    if (switching_publisher_) {
+                        if (held_.size() >= config_.mqtt.queue_size) held_.erase(held_.begin());
+                        held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
+                    } else if (publisher_) {
+                        publisher_->publish_reading(r, raw);
+                    }
+                }
+                held_.clear();
+                schedule_diagnostics();
+            });
+        } else if (!switching_publisher_) {
+            make_publisher();
+            schedule_diagnostics();
+        }
+    }
+    log_->info("configuration reloaded");
+    notifier_.ready();
+}
+
+void service::shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    notifier_.stopping();
+    notifier_.stop_watchdog();
+    summary_timer_.cancel();
+    diagnostics_timer_.cancel();
+    reload_signal_.cancel();
+    if (serial_) serial_->stop();
+    // Pending readings get a bounded time to reach the broker; then the loop ends anyway.
+    auto finish = [this] {
+        shutdown_timer_.cancel();
+        io_.stop();
+    };
+    shutdown_timer_.expires_after(config_.mqtt.shutdown_timeout);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        log_->warn("MQTT did not confirm everything within {} s; readings still queued are lost",
+                   config_.mqtt.shutdown_timeout.count());
+        io_.stop();
+    });
+    if (switching_publisher_) {
+        // The old connection is already stopping; its completion ends the loop.
+    } else if (publisher_) {
+        publisher_->stop(finish);
+    } else {
+        asio::post(io_, finish);
+    }
+}
+
+void service::schedule_summary() {
+    if (config_.log.summary_interval.count() <= 0) return;
+    summary_timer_.expires_after(config_.log.summary_interval);
+    summary_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        log_->info("summary: {}", stats_.summary());
+        schedule_summary();
+    });
+}
+
+void service::schedule_diagnostics() {
+    if (!publisher_ || config_.mqtt.diagnostics_interval.count() <= 0) return;
+    diagnostics_timer_.expires_after(config_.mqtt.diagnostics_interval);
+    diagnostics_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        publish_diagnostics();
+        schedule_diagnostics();
+    });
+}
+
+void service::publish_diagnostics() {
+    if (!publisher_) return;
+    const auto s = publisher_->stats();
+    stats_.mqtt_reconnects = s.reconnects;
+    stats_.mqtt_dropped = s.dropped;
+    publisher_->publish_diagnostics(stats_.to_json(EVN_MBUS_VERSION));
+}
+
+void service::update_status() {
+    notifier_.status(stats_.summary());
+}
+
+}  // namespace evn_mbus

@@ -1,0 +1,91 @@
+// `evn-mbus run`: the long-running service. One Asio loop, one thread: the serial reader feeds
+// the core decoder, readings go to MQTT (and optionally stdout), signals stop or reload it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <spdlog/logger.h>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon_config.hpp"
+#include "daemon_stats.hpp"
+#include "error_limiter.hpp"
+#include "evn_mbus/telegram_decoder.hpp"
+#include "systemd_notifier.hpp"
+
+namespace evn_mbus {
+
+class mqtt_publisher;
+class serial_reader;
+
+struct run_options {
+    std::string config_path;
+    std::optional<log_target> log_target_override;
+    std::optional<std::string> log_level_override;
+    bool print_readings = false;  // one JSON line per reading on stdout
+    bool mqtt_enabled = true;
+};
+
+// Exit status for an unusable configuration (sysexits EX_CONFIG); the unit file tells
+// systemd not to restart on it, since a restart cannot fix the file.
+inline constexpr int exit_config_error = 78;
+
+class service {
+  public:
+    explicit service(run_options options);
+    ~service();
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    // Runs until SIGTERM/SIGINT; returns the exit status.
+    int run();
+
+  private:
+    bool load(daemon_config& out, bool at_start);
+    void start_serial();
+    void on_bytes(std::span<const std::uint8_t> bytes);
+    void on_idle();
+    void drain();
+    void on_reading(const reading& r, std::span<const std::uint8_t> raw);
+    void on_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
+    void wait_signals();
+    void wait_reload();
+    void reload();
+    void shutdown();
+    void schedule_summary();
+    void schedule_diagnostics();
+    void publish_diagnostics();
+    void update_status();
+    void make_publisher();
+
+    run_options options_;
+    daemon_config config_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set stop_signals_;
+    boost::asio::signal_set reload_signal_;
+    boost::asio::steady_timer summary_timer_;
+    boost::asio::steady_timer diagnostics_timer_;
+    boost::asio::steady_timer shutdown_timer_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::unique_ptr<telegram_decoder> decoder_;
+    std::unique_ptr<serial_reader> serial_;
+    std::shared_ptr<mqtt_publisher> publisher_;
+    systemd_notifier notifier_;
+    daemon_stats stats_;
+    error_limiter limiter_;
+    // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
+    bool switching_publisher_ = false;
+    std::vector<std::pair<reading, std::vector<std::uint8_t>>> held_;
+    bool ready_sent_ = false;
+    bool stopping_ = false;
+    int exit_status_ = 0;
+};
+
+}  // namespace evn_mbus

@@ -1,0 +1,228 @@
+// `evn-mbus run` as systemd runs it: its own process reading a pseudo-terminal, configured by a
+// YAML file, told to reload and stop by signals, reporting to systemd over NOTIFY_SOCKET.
+// MQTT is off here (--no-mqtt --print): the MQTT tests cover publishing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "child_process.hpp"
+#include "fake_uart.hpp"
+#include "fixture_loader.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace evn_mbus::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string binary = EVN_MBUS_BINARY;
+const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
+
+const capture& evn() {
+    return capture_by_id("evn_kaifa_ma309_doc");
+}
+const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
+const std::string wrong_key = "00112233445566778899AABBCCDDEEFF";
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+}
+
+std::string config_text(const std::string& device, const std::string& key,
+                        const std::string& extra = "") {
+    return "serial:\n  device: " + device + "\n  idle_gap_ms: 100\nmeter:\n  key: \"" + key +
+           "\"\nlog:\n  level: info\n" + extra;
+}
+
+// The daemon on a fake serial line, logging to stderr.
+struct rig {
+    temp_dir dir{"evn-mbus-service"};
+    std::string config = dir.file("evn-mbus.yaml");
+    fake_uart uart{dir.file("ttyMeter")};
+
+    std::unique_ptr<child_process> start(const std::string& key,
+                                         std::vector<std::string> extra_args = {},
+                                         const std::map<std::string, std::string>& env = {},
+                                         const std::string& extra_config = "") {
+        write_file(config, config_text(uart.link().string(), key, extra_config));
+        std::vector<std::string> argv{binary,      "run",     "--config",     config,
+                                      "--no-mqtt", "--print", "--log-target", "stderr"};
+        argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+        auto p = std::make_unique<child_process>(argv, env);
+        if (!p->wait_for_stderr("open", 10s)) {
+            ADD_FAILURE() << "the daemon did not open the serial port:\n" << p->err();
+        }
+        return p;
+    }
+};
+
+TEST(service, reads_the_serial_line_and_prints_what_decode_prints) {
+    rig r;
+    auto d = r.start(evn_key);
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d->wait_for_stdout_lines(1, 10s)) << d->err();
+
+    const auto ref =
+        run_process({binary, "decode", "--key", evn_key, fixtures + "/evn_kaifa_ma309_doc.hex"});
+    ASSERT_EQ(ref.status, 0);
+    EXPECT_EQ(nlohmann::json::parse(d->out_lines().at(0)), nlohmann::json::parse(ref.out));
+    EXPECT_NE(d->err().find("first reading from meter 181220000009"), std::string::npos)
+        << d->err();
+
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(10s), 0) << d->err();
+    EXPECT_NE(d->err().find("stopped (1 telegrams ok, 0 failed"), std::string::npos) << d->err();
+}
+
+TEST(service, unusable_config_exits_78_and_says_what_to_fix) {
+    temp_dir dir;
+    const std::string config = dir.file("bad.yaml");
+    write_file(config, "serial:\n  devize: /dev/ttyAMA0\nmeter:\n  key: \"" + evn_key + "\"\n");
+    child_process d({binary, "run", "--config", config, "--log-target", "stderr"});
+    EXPECT_EQ(d.wait(10s), 78);
+    EXPECT_NE(d.err().find(config + ":2:3"), std::string::npos) << d.err();
+    EXPECT_NE(d.err().find("device"), std::string::npos) << d.err();
+    EXPECT_NE(d.err().find("cannot start"), std::string::npos) << d.err();
+}
+
+TEST(service, wrong_key_is_one_clear_line_then_a_count) {
+    rig r;
+    auto d = r.start(wrong_key, {}, {}, "  summary_interval_s: 1\n");
+    for (int i = 0; i < 4; ++i) {
+        r.uart.write_now(concat(evn().frames));
+        std::this_thread::sleep_for(250ms);  // an idle gap between pushes
+    }
+    ASSERT_TRUE(d->wait_for_stderr("not_a_valid_apdu 4", 10s)) << d->err();
+    const std::string& err = d->err();
+    std::size_t lines = 0;
+    for (std::size_t pos = 0; (pos = err.find("telegram dropped", pos)) != err.npos; ++pos)
+        ++lines;
+    EXPECT_EQ(lines, 1u) << err;
+    EXPECT_NE(err.find("key is most likely wrong"), std::string::npos) << err;
+    EXPECT_TRUE(d->out().empty());
+}
+
+TEST(service, sighup_applies_a_good_config_and_rejects_a_bad_one) {
+    rig r;
+    auto d = r.start(wrong_key);
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d->wait_for_stderr("telegram dropped", 10s)) << d->err();
+
+    // The right key, then SIGHUP: the next push decodes.
+    write_file(r.config, config_text(r.uart.link().string(), evn_key));
+    d->signal(SIGHUP);
+    ASSERT_TRUE(d->wait_for_stderr("configuration reloaded", 10s)) << d->err();
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d->wait_for_stdout_lines(1, 10s)) << d->err();
+
+    // A broken file, then SIGHUP: rejected with the reason, the running config stays.
+    write_file(r.config, config_text(r.uart.link().string(), evn_key, "  levle: debug\n"));
+    d->signal(SIGHUP);
+    ASSERT_TRUE(d->wait_for_stderr("NOT applied", 10s)) << d->err();
+    EXPECT_NE(d->err().find("levle"), std::string::npos) << d->err();
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d->wait_for_stdout_lines(2, 10s)) << d->err();
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(10s), 0);
+}
+
+// Every spelling of the key a log could contain: as configured, in lower case, byte-spaced.
+std::vector<std::string> spellings(const std::string& key) {
+    std::string lower = key;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string spaced;
+    for (std::size_t i = 0; i < key.size(); i += 2) {
+        if (i) spaced += ' ';
+        spaced += key.substr(i, 2);
+    }
+    return {key, lower, spaced, lower.substr(0, 16), key.substr(16)};
+}
+
+TEST(service, the_key_never_reaches_the_log_even_at_trace) {
+    rig r;
+    auto d = r.start(evn_key, {"--log-level", "trace"});
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d->wait_for_stdout_lines(1, 10s)) << d->err();
+    // A reload and a failing telegram log more lines; none may carry the key either.
+    d->signal(SIGHUP);
+    ASSERT_TRUE(d->wait_for_stderr("configuration reloaded", 10s));
+    r.uart.write_now({0x68, 0x05, 0x05, 0x68, 0x53, 0xFF, 0x10, 0x01, 0x67, 0x00, 0x16});
+    ASSERT_TRUE(d->wait_for_stderr("telegram dropped", 10s)) << d->err();
+    d->signal(SIGTERM);
+    ASSERT_EQ(d->wait(10s), 0);
+    EXPECT_NE(d->err().find("read "), std::string::npos) << "trace output expected";
+    for (const auto& s : spellings(evn_key)) {
+        EXPECT_EQ(d->err().find(s), std::string::npos) << "key found in the log: " << s;
+    }
+}
+
+// A NOTIFY_SOCKET like systemd's: a datagram socket that collects what the daemon reports.
+class notify_socket {
+  public:
+    explicit notify_socket(const std::string& path) : path_(path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            throw std::runtime_error("bind notify socket");
+        }
+        timeval tv{0, 100000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~notify_socket() {
+        ::close(fd_);
+        ::unlink(path_.c_str());
+    }
+    // Collects messages for up to `limit` until one contains `needle`.
+    bool wait_for(const std::string& needle, std::chrono::milliseconds limit) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            char buf[4096];
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n > 0) messages_.emplace_back(buf, static_cast<std::size_t>(n));
+            for (const auto& m : messages_) {
+                if (m.find(needle) != std::string::npos) return true;
+            }
+        }
+        return false;
+    }
+    const std::vector<std::string>& messages() const { return messages_; }
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+    std::vector<std::string> messages_;
+};
+
+TEST(service, tells_systemd_ready_status_watchdog_and_stopping) {
+    rig r;
+    notify_socket sock(r.dir.file("notify"));
+    auto d = r.start(evn_key, {},
+                     {{"NOTIFY_SOCKET", r.dir.file("notify")}, {"WATCHDOG_USEC", "400000"}});
+    // sd_watchdog_enabled() checks WATCHDOG_PID when set; unset it means "for any PID".
+    ASSERT_TRUE(sock.wait_for("READY=1", 5s));
+    ASSERT_TRUE(sock.wait_for("WATCHDOG=1", 5s));
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(sock.wait_for("STATUS=1 telegrams ok", 10s));
+    d->signal(SIGTERM);
+    ASSERT_TRUE(sock.wait_for("STOPPING=1", 5s));
+    EXPECT_EQ(d->wait(10s), 0);
+    // The watchdog is fed repeatedly, not once.
+    EXPECT_GE(std::count_if(sock.messages().begin(), sock.messages().end(),
+                            [](const std::string& m) { return m == "WATCHDOG=1"; }),
+              2);
+}
+
+}  // namespace
+}  // namespace evn_mbus::test

@@ -1,0 +1,72 @@
+#include "fake_uart.hpp"
+
+#include <pty.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace evn_mbus::test {
+
+fake_uart::fake_uart(std::filesystem::path link) : link_(std::move(link)) {
+    plug();
+}
+
+fake_uart::~fake_uart() {
+    unplug();
+}
+
+void fake_uart::plug() {
+    unplug();
+    int slave = -1;
+    char name[256] = {};
+    if (::openpty(&master_, &slave, name, nullptr, nullptr) != 0) {
+        throw std::runtime_error("openpty failed");
+    }
+    termios tio{};
+    ::tcgetattr(slave, &tio);
+    ::cfmakeraw(&tio);
+    ::tcsetattr(slave, TCSANOW, &tio);
+    ::close(slave);  // the reader opens it by name
+    std::filesystem::create_symlink(name, link_);
+}
+
+void fake_uart::unplug() {
+    if (master_ >= 0) ::close(master_);
+    master_ = -1;
+    std::error_code ignored;
+    std::filesystem::remove(link_, ignored);
+}
+
+void fake_uart::write_paced(const std::vector<std::uint8_t>& data, unsigned baud) {
+    const auto per_byte = std::chrono::microseconds(11'000'000 / baud);
+    auto next = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < data.size(); i += 8) {
+        const std::size_t n = std::min<std::size_t>(8, data.size() - i);
+        write_now(std::vector<std::uint8_t>(data.begin() + static_cast<std::ptrdiff_t>(i),
+                                            data.begin() + static_cast<std::ptrdiff_t>(i + n)));
+        next += per_byte * n;
+        std::this_thread::sleep_until(next);
+    }
+}
+
+void fake_uart::write_now(const std::vector<std::uint8_t>& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::write(master_, data.data() + done, data.size() - done);
+        if (n <= 0) throw std::runtime_error("write to the pseudo-terminal failed");
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void fake_uart::send_push(const std::vector<std::vector<std::uint8_t>>& frames, unsigned gap_ms) {
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+        write_paced(frames[i]);
+    }
+}
+
+}  // namespace evn_mbus::test
