@@ -449,7 +449,7 @@ double unit_random(std::mt19937_64& rng) {
 // Applies at most one fault to a push; returns its name for the expect file.
 const char* apply_fault(push_bytes& p, const simulate_options& o, std::mt19937_64& rng) {
     if (p.frames.size() >= 2 && o.drop_frame > 0 && unit_random(rng) < o.drop_frame) {
-        const std::size_t i = 1 + rng() % (p.frames.size() - 1);
+        const auto i = static_cast<std::size_t>(1 + rng() % (p.frames.size() - 1));
         p.frames.erase(p.frames.begin() + static_cast<std::ptrdiff_t>(i));
         return "drop_frame";
     }
@@ -457,7 +457,8 @@ const char* apply_fault(push_bytes& p, const simulate_options& o, std::mt19937_6
     if (o.corrupt > 0) {
         for (auto& f : p.frames) {
             if (f.empty() || unit_random(rng) >= o.corrupt) continue;
-            f[rng() % f.size()] ^= static_cast<std::uint8_t>(1U << (rng() % 8));
+            f[static_cast<std::size_t>(rng() % f.size())] ^=
+                static_cast<std::uint8_t>(1U << (rng() % 8));
             corrupted = true;
         }
     }
@@ -616,7 +617,7 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
             go_on = wire.send(p.frames[i], i > 0, ec);
         }
         if (go_on && o.noise) {
-            bytes noise(1 + fault_rng() % 48);
+            bytes noise(static_cast<std::size_t>(1 + fault_rng() % 48));
             for (auto& b : noise)
                 b = static_cast<std::uint8_t>(fault_rng());
             go_on = wire.send(noise, true, ec);
