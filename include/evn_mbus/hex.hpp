@@ -26,7 +26,8 @@ bool looks_like_hex_text(std::span<const std::uint8_t> bytes) noexcept;
 // are removed. Anything else is errc::bad_key.
 std::error_code parse_key(std::string_view text, aes_key& out);
 
-// Upper-case hex without separators.
-std::string to_hex(std::span<const std::uint8_t> bytes);
+// Hex without separators; upper case unless `lower` (MQTT's raw topic uses lower case, as the
+// ESP8266 firmware did).
+std::string to_hex(std::span<const std::uint8_t> bytes, bool lower = false);
 
 }  // namespace evn_mbus

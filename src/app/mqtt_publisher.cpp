@@ -1,5 +1,7 @@
 #include "mqtt_publisher.hpp"
 
+#include "evn_mbus/hex.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <unistd.h>
@@ -45,17 +47,6 @@ constexpr auto drop_log_interval = 60s;
 constexpr auto probe_timeout = 5s;
 constexpr std::chrono::milliseconds disconnect_wait{500};  // for "offline" without stop()
 constexpr std::chrono::milliseconds stop_grace{1000};      // stop()'s final phase at most
-
-std::string lower_hex(std::span<const std::uint8_t> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    s.reserve(bytes.size() * 2);
-    for (const auto b : bytes) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
 
 struct broker_address {
     std::string host;
@@ -683,7 +674,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 q.messages.push_back({p + "/meter_number", r.meter_number});
             if (r.clock) q.messages.push_back({p + "/clock", format_utc(*r.clock)});
         }
-        if (config_.publish_raw && !raw.empty()) q.messages.push_back({p + "/raw", lower_hex(raw)});
+        if (config_.publish_raw && !raw.empty())
+            q.messages.push_back({p + "/raw", to_hex(raw, true)});
         if (config_.publish_json) q.messages.push_back({p + "/state", to_json(r).dump()});
         q.remaining = q.messages.size();
         return q;

@@ -104,8 +104,8 @@ std::error_code parse_key(std::string_view text, aes_key& out) {
     return {};
 }
 
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-    static constexpr char digits[] = "0123456789ABCDEF";
+std::string to_hex(std::span<const std::uint8_t> bytes, bool lower) {
+    const char* digits = lower ? "0123456789abcdef" : "0123456789ABCDEF";
     std::string s;
     s.reserve(bytes.size() * 2);
     for (const std::uint8_t b : bytes) {

@@ -7,10 +7,12 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "child_process.hpp"
+#include "evn_mbus/hex.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
 #include "process.hpp"
@@ -122,14 +124,10 @@ TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode) {
     }
     // raw is the telegram's bytes: the capture's frames, back to back.
     std::ifstream in(file);
-    std::string hex;
-    for (std::string line; std::getline(in, line);) {
-        for (char ch : line) {
-            if (std::isxdigit(static_cast<unsigned char>(ch))) {
-                hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            }
-        }
-    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> frames;
+    ASSERT_FALSE(parse_hex(text, frames));
+    const std::string hex = to_hex(frames, true);
     EXPECT_EQ(c.sub.payloads("evn/raw").at(0), hex);
     c.stop_daemon();
 }
