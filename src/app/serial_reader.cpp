@@ -62,12 +62,10 @@ std::string serial_reader::describe_open_error(const std::string& device,
                "enabled or the USB adapter plugged in; retrying";
     }
     if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
-        const std::string group = group_of(device);
-        return "permission denied opening " + device +
-               ": the user evn-mbus runs as must be in "
-               "group '" +
-               (group.empty() ? std::string("dialout") : group) + "' (sudo usermod -aG " +
-               (group.empty() ? std::string("dialout") : group) +
+        std::string group = group_of(device);
+        if (group.empty()) group = "dialout";
+        return "permission denied opening " + device + ": the user evn-mbus runs as must be in " +
+               "group '" + group + "' (sudo usermod -aG " + group +
                " <user>, then log in again); retrying";
     }
     if (ec == std::errc::device_or_resource_busy) {

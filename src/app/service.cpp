@@ -147,20 +147,14 @@ void service::start_serial() {
         log_->info("serial port {} {} ({})", config_.serial.device, again ? "is back" : "open",
                    line_settings(config_.serial));
         stats_.serial_reopens = serial_ ? serial_->reopen_count() : 0;
-        if (!ready_sent_) {
-            ready_sent_ = true;
-            notifier_.ready();
-        }
+        mark_ready();
         update_status();
     };
     h.on_failure = [this](const std::string& what, bool first) {
         if (first) log_->warn("{}", what);
         // Ready even without the device: the service runs and waits for it; failing the
         // start would make systemd restart it in a loop while the adapter is unplugged.
-        if (!ready_sent_) {
-            ready_sent_ = true;
-            notifier_.ready();
-        }
+        mark_ready();
         notifier_.status("waiting for serial device " + config_.serial.device);
     };
     serial_ = std::make_unique<serial_reader>(io_, config_.serial, std::move(h));
@@ -205,12 +199,14 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
                    r.manufacturer().empty() ? std::string() : " (" + r.manufacturer() + ")",
                    named_values(r));
     }
-    if (log_->should_log(spdlog::level::debug)) {
-        log_->debug("telegram {} bytes: {}", raw.size(), to_hex(raw));
-        log_->debug("reading: {}", to_json(r).dump());
-    }
-    if (options_.print_readings) {
-        std::cout << to_json(r).dump() << std::endl;
+    const bool debug = log_->should_log(spdlog::level::debug);
+    if (debug || options_.print_readings) {
+        const std::string text = to_json(r).dump();
+        if (debug) {
+            log_->debug("telegram {} bytes: {}", raw.size(), to_hex(raw));
+            log_->debug("reading: {}", text);
+        }
+        if (options_.print_readings) std::cout << text << std::endl;
     }
     if (switching_publisher_) {
         if (held_.size() >= config_.mqtt.queue_size) held_.erase(held_.begin());
@@ -376,6 +372,12 @@ void service::publish_diagnostics() {
     stats_.mqtt_reconnects = s.reconnects;
     stats_.mqtt_dropped = s.dropped;
     publisher_->publish_diagnostics(stats_.to_json(EVN_MBUS_VERSION));
+}
+
+void service::mark_ready() {
+    if (ready_sent_) return;
+    ready_sent_ = true;
+    notifier_.ready();
 }
 
 void service::update_status() {

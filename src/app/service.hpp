@@ -63,6 +63,7 @@ class service {
     void schedule_diagnostics();
     void publish_diagnostics();
     void update_status();
+    void mark_ready();  // READY=1, once
     void make_publisher();
 
     run_options options_;
