@@ -73,6 +73,7 @@ tools="crossbuild-essential-$arch,qemu-user-static,debhelper,dpkg-dev,git"
 if [ ! -x "$chroot_dir/usr/bin/dpkg-buildpackage" ]; then
     echo "cross-build: creating the bookworm chroot $chroot_dir"
     rm -rf "$chroot_dir"
+    mkdir -p "$root/build-deb" "$(dirname "$chroot_dir")"
     # The suites of a default Debian installation; one retry for a mirror caught mid-sync
     # ("File has unexpected size"). CROSS_SUITES="bookworm bookworm-updates" leaves out the
     # security suite if its mirror stays broken (the package then lacks security updates).
