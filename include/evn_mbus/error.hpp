@@ -39,6 +39,17 @@ enum class errc {
     // Configuration-type input handled by the core.
     bad_key,  // a key that is not 32 hex digits
     bad_hex,  // hex text with a character that is not a hex digit
+    // HDLC link layer: IEC 62056-46, MAC sub-layer, HDLC frame format type 3 (ISO/IEC 13239
+    // Annex H.4): 7E | format | dst | src | control | HCS | info | FCS | 7E.
+    hdlc_bad_format,       // frame length too short for its addresses and check sequences, or
+                           // an address longer than 4 bytes (address field extension bit)
+    hdlc_bad_hcs,          // header check sequence (CRC-16 over format..control) wrong
+    hdlc_bad_fcs,          // frame check sequence (CRC-16 over format..information) wrong
+    hdlc_missing_flag,     // no closing flag 7Eh where the frame length says the frame ends
+    hdlc_truncated_frame,  // the line went idle before the frame was complete
+    // DLMS general-block-transfer (IEC 62056-5-3, GBT: E0h | block-control | block-number |
+    // block-number-ack | block-data). A missing block is missing_segment.
+    bad_block_transfer,  // block header malformed or block-data length not the rest of the APDU
 };
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.

@@ -20,16 +20,30 @@ struct obis_code {
     bool operator==(const obis_code&) const = default;
 };
 
-// A value evn-mbus publishes under a name of its own (JSON key and MQTT topic).
+// A value evn-mbus publishes under a name of its own (JSON key and MQTT topic). Names are
+// stable: dashboards depend on them.
 struct named_quantity {
     std::string_view name;         // "w_p"
     std::string_view unit;         // unit of the published value: "Wh"
     std::string_view description;  // "active energy import (A+)"
+    std::uint8_t c, d, e;          // its electricity OBIS code 1-b:C.D.E
 };
 
 // The name for an electricity OBIS code (A = 1, any channel B, F = 255 or unspecified), by
 // its C.D.E groups; nullopt for codes without a name (they still pass through by OBIS).
+//   energy  (Wh):   w_p 1.8.0, w_n 2.8.0, tariffs w_p_t1 1.8.1, w_p_t2 1.8.2, w_n_t1 2.8.1,
+//                   w_n_t2 2.8.2
+//   reactive (varh): r_p 3.8.0, r_n 4.8.0, r_p_t1 3.8.1, r_p_t2 3.8.2, r_n_t1 4.8.1,
+//                   r_n_t2 4.8.2
+//   power   (W):    p_p 1.7.0, p_n 2.7.0; per phase p1_p 21.7.0, p2_p 41.7.0, p3_p 61.7.0,
+//                   p1_n 22.7.0, p2_n 42.7.0, p3_n 62.7.0
+//   reactive (var): q_p 3.7.0, q_n 4.7.0
+//   u1 u2 u3 (V) 32/52/72.7.0, i1 i2 i3 (A) 31/51/71.7.0, power factor phi 13.7.0 and
+//   phi1 phi2 phi3 33/53/73.7.0, frequency f (Hz) 14.7.0
 std::optional<named_quantity> name_for(const obis_code& code) noexcept;
+
+// Every named quantity, in the order evn-mbus lists them (logs, Home Assistant sensors).
+std::span<const named_quantity> named_quantities() noexcept;
 
 // Abstract object codes the decoder treats specially (A = 0).
 inline constexpr obis_code obis_clock{{0, 0, 1, 0, 0, 255}};

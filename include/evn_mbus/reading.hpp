@@ -10,6 +10,7 @@
 
 #include "evn_mbus/axdr_decoder.hpp"
 #include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/obis_code.hpp"
 
 namespace evn_mbus {
@@ -34,6 +35,26 @@ struct obis_value {
     std::optional<std::int64_t> scaled_integer() const noexcept;
 };
 
+// Where the values of a push came from (reading_extractor.hpp explains the rules).
+enum class value_layout : std::uint8_t {
+    empty,        // no values at all
+    obis_tagged,  // each value next to its OBIS code (EVN, TINETZ, Landis+Gyr E450, ...)
+    // Known push profiles that send plain values; the OBIS codes follow from the position.
+    wiener_netze,        // {clock, A+, A-, R+, R-, P+, P-, Q+, Q-} (Iskraemeco AM550)
+    wiener_netze_im350,  // {meter number, clock, A+ ... Q-} (Siemens IM350)
+    kaernten_netz,       // {0-6:25.9.0.255, meter number, time, date, A+, A-, R+, R-, P+,
+                         //  P-, message text, message code} (Iskraemeco AM550)
+    untagged,            // plain values in no known profile: left out (reading::untagged_values)
+};
+
+// "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "untagged", "empty".
+std::string_view layout_name(value_layout layout) noexcept;
+
+// The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->
+// "Kaifa", "SAG" -> "Sagemcom", "ISK" -> "Iskraemeco", "LGZ" -> "Landis+Gyr", "SMS" ->
+// "Siemens", ...; empty when evn-mbus does not know the id.
+std::string_view flag_manufacturer(std::string_view flag_id) noexcept;
+
 struct reading {
     system_title title{};             // sender's system title (empty for plaintext pushes)
     std::uint32_t frame_counter = 0;  // GCM invocation counter
@@ -45,12 +66,23 @@ struct reading {
     std::string meter_number;                       // empty when not sent
     std::string device_name;                        // logical device name, empty when not sent
     std::vector<obis_value> values;                 // every OBIS-tagged value, in wire order
+    value_layout layout = value_layout::empty;      // how `values` were found
+    // Numbers sent without an OBIS code that no known profile placed; they are left out of
+    // `values` rather than given a guessed meaning.
+    std::uint32_t untagged_values = 0;
+    // The framing the push came in: mbus or hdlc (auto_detect: decoded from a bare APDU), and
+    // whether it was split into general-block-transfer blocks. describe_link() words it.
+    link_layer link = link_layer::auto_detect;
+    bool block_transfer = false;
 
     const obis_value* find(const obis_code& code) const noexcept;
     // The scaled value of the named quantity ("w_p", "u1", ...), if sent.
     std::optional<double> named(std::string_view name) const noexcept;
     // Three letters of the system title ("KFM", "SAG", ...), or empty.
     std::string manufacturer() const;
+    // For people: "Landis+Gyr (LGZ)"; "XYZ (manufacturer id unknown to evn-mbus)"; empty when
+    // the push had no system title (plaintext).
+    std::string manufacturer_label() const;
     void clear() noexcept;
 };
 

@@ -1,12 +1,32 @@
 // Turns a decoded notification body into a reading by walking its structure, not by offsets.
 //
-// Within every structure or array, a 6-byte octet-string is an OBIS code; the element after it
-// is its value, and a following structure {integer scaler, enum unit} its scaler and unit
-// (Register class 3 attribute 3, Blue Book 4.3.2). Nested structures are walked the same way,
-// so both the flat EVN layout (OBIS, value, {scaler, unit}, ...) and the TINETZ layout
-// ({OBIS, value, {scaler, unit}}, ...) decode. Values without an OBIS code are used only where
-// their meaning is unambiguous: a printable string is the meter number and a valid date-time the
-// clock, unless OBIS-tagged ones were sent. Unknown OBIS codes pass through.
+// OBIS-tagged layouts (the rule for every meter that sends codes): within every structure or
+// array, a 6-byte octet-string is an OBIS code; the element after it is its value, and a
+// following structure {integer scaler, enum unit} its scaler and unit (Register class 3
+// attribute 3, Blue Book 4.3.2). Nested structures are walked the same way, so both the flat
+// EVN layout (OBIS, value, {scaler, unit}, ...) and the TINETZ layout ({OBIS, value, {scaler,
+// unit}}, ...) decode. Unknown OBIS codes pass through. Values without an OBIS code are used
+// only where their meaning is unambiguous: a printable string is the meter number and a valid
+// date-time the clock, unless OBIS-tagged ones were sent.
+//
+// Push profiles with implied OBIS codes: some operators' meters send a structure of plain
+// values. A body whose top structure matches one of these element for element (count and
+// A-XDR type of every element, plus the push-setup OBIS code where the profile starts with
+// one) gets the OBIS codes, scalers and units of its profile's positions:
+//   wiener-netze        {date-time, A+ 1.8.0 Wh, A- 2.8.0 Wh, R+ 3.8.0 varh, R- 4.8.0 varh,
+//                        P+ 1.7.0 W, P- 2.7.0 W, Q+ 3.7.0 var, Q- 4.7.0 var}, all values
+//                        double-long-unsigned, scaler 0 (Iskraemeco AM550, Wiener Netze)
+//   wiener-netze-im350  {meter number, date-time, the same eight values} (Siemens IM350)
+//   kaernten-netz       {OBIS 0-6:25.9.0.255, meter number, time (4 bytes), date (5 bytes),
+//                        A+, A-, R+, R-, P+, P- (as above), consumer message text 0-0:96.13.0,
+//                        consumer message code 0-0:96.13.1} (Iskraemeco AM550, Kaernten Netz)
+// The separate time and date of kaernten-netz are not values: the push's own date-time (which
+// carries the UTC deviation) is the clock. Empty message strings are left out.
+//
+// Plain numbers in a body that matches no profile are NOT given a guessed OBIS code: they are
+// left out of the values and counted in reading::untagged_values, and the layout is
+// "untagged" when no OBIS-tagged value was found either; the log says so, so that the layout
+// can be added here.
 #pragma once
 
 #include <cstdint>

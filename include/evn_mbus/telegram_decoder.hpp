@@ -1,6 +1,15 @@
 // The whole core pipeline, bytes in and readings out, with no I/O:
-//   mbus_frame_assembler -> telegram_reassembler -> dlms_decryptor -> data-notification
-//   -> A-XDR -> reading_extractor.
+//   mbus_frame_assembler -> telegram_reassembler --+
+//                                                  +-> block_transfer_reassembler
+//   hdlc_frame_assembler -> hdlc_reassembler ------+     -> dlms_decryptor -> data-notification
+//                                                        -> A-XDR -> reading_extractor.
+//
+// Link layer: M-Bus (EN 13757-2) or HDLC (IEC 62056-46), as configured, or detected from the
+// bytes. In auto mode both framers see every byte; the first frame whose checksums hold
+// decides, and the decoder sticks with that link until a valid frame of the other kind
+// arrives. Errors of the framer that does not match the line are not reported (its "frames"
+// are just the other link's data), nor, before the first valid frame, an HDLC candidate whose
+// header checksum fails (a 7Eh Axh pair turns up in any data).
 // The daemon, `evn-mbus decode`, the simulator's self-check, the benchmarks and the fuzzers all
 // drive this one class.
 #pragma once
@@ -12,7 +21,11 @@
 #include <vector>
 
 #include "evn_mbus/axdr_decoder.hpp"
+#include "evn_mbus/block_transfer.hpp"
 #include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/hdlc_frame_assembler.hpp"
+#include "evn_mbus/hdlc_reassembler.hpp"
+#include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/mbus_frame_assembler.hpp"
 #include "evn_mbus/reading.hpp"
 #include "evn_mbus/telegram_reassembler.hpp"
@@ -22,6 +35,11 @@ namespace evn_mbus {
 struct decoder_keys {
     aes_key key{};
     std::optional<aes_key> auth_key;  // only operators that send a GCM tag publish one
+};
+
+struct decoder_options {
+    // serial.link: mbus or hdlc to accept only that framing, auto_detect to find it out.
+    link_layer link = link_layer::auto_detect;
 };
 
 struct decode_event {
@@ -41,13 +59,19 @@ class telegram_decoder {
         std::uint64_t errors = 0;
     };
 
-    explicit telegram_decoder(const decoder_keys& keys);
+    explicit telegram_decoder(const decoder_keys& keys, const decoder_options& options = {});
 
     void set_keys(const decoder_keys& keys);
+    // Changes the link-layer choice; buffered bytes and partial telegrams are dropped.
+    void set_link(link_layer link);
+    link_layer configured_link() const noexcept { return link_; }
+    // The link of the last valid frame: mbus or hdlc; auto_detect until one arrived. With a
+    // forced link, that link.
+    link_layer detected_link() const noexcept { return detected_; }
 
     // Bytes from the line, in any chunking. Then call next() until it says need_more.
     void feed(std::span<const std::uint8_t> bytes);
-    // The line went idle (see mbus_frame_assembler::on_idle_gap). Call next() afterwards.
+    // The line went idle (see the assemblers' on_idle_gap). Call next() afterwards.
     void on_idle_gap();
     decode_event next();
 
@@ -59,22 +83,47 @@ class telegram_decoder {
     std::span<const std::uint8_t> last_plaintext() const noexcept { return plaintext_; }
 
     const stats& statistics() const noexcept { return stats_; }
-    const mbus_frame_assembler::stats& link_statistics() const noexcept {
-        return assembler_.statistics();
-    }
+    // Frame counters of the detected (or forced) link; M-Bus's before any frame arrived.
+    link_stats link_statistics() const noexcept;
+    link_stats mbus_statistics() const noexcept;
+    const link_stats& hdlc_statistics() const noexcept { return hdlc_.statistics(); }
 
   private:
-    std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
+    // What reassembly left to report, in order: a dropped push, then the frame's outcome.
+    struct queued {
+        bool is_error = false;
+        std::error_code error;
+        std::span<const std::uint8_t> apdu;  // into a reassembler's buffer
+        std::span<const std::uint8_t> raw;
+        link_layer link = link_layer::auto_detect;
+        bool block_transfer = false;
+    };
 
+    std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
+    // Pulls link frames until one went into reassembly (true) or the bytes ran out (false);
+    // `error` is set instead when a link error is to be reported.
+    bool pull_frame(std::error_code& error);
+    bool reportable(link_layer from, const std::error_code& ec) const noexcept;
+    void use_link(link_layer link);
+    void add_mbus(const mbus_frame& frame);
+    void add_hdlc(const hdlc_frame& frame);
+    void add_link_event(const reassembly_event& r, link_layer link);
+    void queue_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
+
+    link_layer link_ = link_layer::auto_detect;
+    link_layer detected_ = link_layer::auto_detect;
     mbus_frame_assembler assembler_;
+    hdlc_frame_assembler hdlc_;
     telegram_reassembler reassembler_;
+    hdlc_reassembler hdlc_reassembler_;
+    block_transfer_reassembler blocks_;
     dlms_decryptor decryptor_;
     std::vector<std::uint8_t> plaintext_;
     std::vector<axdr_node> nodes_;
     reading reading_;
     stats stats_;
-    bool pending_ = false;  // pending_event_ is a telegram still to be decoded
-    reassembly_event pending_event_;
+    std::vector<queued> queue_;
+    std::size_t queue_pos_ = 0;
 };
 
 }  // namespace evn_mbus

@@ -1,6 +1,7 @@
 // Builds telegrams the way Austrian meters send them: a data-notification, ciphered with
-// AES-128-GCM as general-glo-ciphering, split into M-Bus long frames. For the simulator and
-// tests; everything it makes is synthetic.
+// AES-128-GCM as general-glo-ciphering, split into M-Bus long frames or HDLC frames (optionally
+// in general-block-transfer blocks). For the simulator and tests; everything it makes is
+// synthetic.
 #pragma once
 
 #include <array>
@@ -35,6 +36,14 @@ struct kaifa_push {
     std::string meter_number;  // sent last, as an octet-string without OBIS, like EVN's Kaifa
 };
 
+// HDLC addresses and control field of a push (IEC 62056-46): each address as sent, with its
+// extension bit (1 on the last byte). Defaults as the Iskraemeco AM550 sends them.
+struct hdlc_header {
+    std::vector<std::uint8_t> destination{0xCF};
+    std::vector<std::uint8_t> source{0x02, 0x23};
+    std::uint8_t control = 0x13;  // UI frame, poll/final bit set
+};
+
 class telegram_encoder {
   public:
     telegram_encoder();
@@ -64,6 +73,33 @@ class telegram_encoder {
     // low byte of the length, so user data longer than 255 bytes reproduces the Sagemcom
     // T210-D's overflowed L field.
     static std::vector<std::uint8_t> mbus_long_frame(std::span<const std::uint8_t> user_data);
+
+    // One HDLC frame of format type 3, flags included: 7E | A0h+S+length | addresses | control
+    // | HCS | info | FCS | 7E, HCS and FCS CRC-16/X.25 least significant byte first (the HCS is
+    // left out when `info` is empty). `info` must fit the 11-bit length (about 2030 bytes).
+    static std::vector<std::uint8_t> hdlc_frame(std::span<const std::uint8_t> info, bool segmented,
+                                                const hdlc_header& header = {});
+
+    // Splits an APDU into complete HDLC frames, ready for the wire: the LLC header E6 E7 00
+    // first (unless `llc` is false: a later general-block-transfer block), at most
+    // `max_info_len` information bytes per frame (128 is the default of IEC 62056-46), the
+    // segmentation bit S on every frame but the last.
+    static std::vector<std::vector<std::uint8_t>> segment_hdlc(std::span<const std::uint8_t> apdu,
+                                                               std::size_t max_info_len = 128,
+                                                               bool llc = true,
+                                                               const hdlc_header& header = {});
+
+    // Splits an APDU into general-block-transfer APDUs (IEC 62056-5-3: E0h, block-control with
+    // streaming and, on the last, last-block set, block numbers from 1, block-number-ack 0)
+    // of at most `block_size` data bytes each.
+    static std::vector<std::vector<std::uint8_t>> general_block_transfer(
+        std::span<const std::uint8_t> apdu, std::size_t block_size);
+
+    // The Landis+Gyr E450 way: general-block-transfer blocks, each one HDLC information
+    // (segmented further if longer than `max_info_len`), the LLC header only before the first.
+    static std::vector<std::vector<std::uint8_t>> segment_hdlc_blocks(
+        std::span<const std::uint8_t> apdu, std::size_t block_size, std::size_t max_info_len = 128,
+        const hdlc_header& header = {});
 
   private:
     struct ctx_deleter {

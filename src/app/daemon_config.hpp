@@ -9,11 +9,12 @@
 #include <string>
 
 #include "evn_mbus/hex.hpp"
+#include "evn_mbus/link_layer.hpp"
 
 namespace evn_mbus {
 
 enum class serial_parity { none, even, odd };
-enum class link_layer { auto_detect, mbus, hdlc };
+// link_layer (auto | mbus | hdlc) comes from the core: the decoder takes it as it is.
 enum class energy_unit { wh, kwh };
 enum class log_target { automatic, journal, stderr_stream };
 

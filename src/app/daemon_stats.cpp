@@ -20,6 +20,11 @@ std::string local_hms(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
+// "1 push", "2 pushes".
+std::string count_of(std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 }  // namespace
 
 std::uint64_t daemon_stats::failures_total() const noexcept {
@@ -42,6 +47,17 @@ std::string daemon_stats::summary() const {
         }
         s += ")";
     }
+    if (counters.lost_pushes > 0) {
+        s += ", " + count_of(counters.lost_pushes, "push", "pushes") + " lost (" +
+             count_of(counters.gaps, "gap", "gaps") + ")";
+    }
+    if (const auto n = counters.duplicates + counters.backwards; n > 0) {
+        s +=
+            ", " + count_of(n, "repeated or old push", "repeated or old pushes") + " not published";
+    }
+    if (const auto n = counters.resets + counters.jumps; n > 0) {
+        s += ", frame counter restarted " + count_of(n, "time", "times");
+    }
     s += last_reading ? ", last reading " + local_hms(*last_reading) : ", no reading yet";
     return s;
 }
@@ -61,6 +77,11 @@ nlohmann::json daemon_stats::to_json(const std::string& version) const {
     j["serial_reopens"] = serial_reopens;
     j["mqtt_reconnects"] = mqtt_reconnects;
     j["mqtt_dropped"] = mqtt_dropped;
+    // By the frame counter: pushes that never arrived, and pushes not published because their
+    // counter was seen before (duplicates) or is lower than the last one (backwards).
+    j["frame_counter"] = {{"lost_pushes", counters.lost_pushes}, {"gaps", counters.gaps},
+                          {"duplicates", counters.duplicates},   {"backwards", counters.backwards},
+                          {"resets", counters.resets},           {"jumps", counters.jumps}};
     return j;
 }
 

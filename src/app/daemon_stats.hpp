@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "evn_mbus/frame_counter_monitor.hpp"
+
 namespace evn_mbus {
 
 struct daemon_stats {
@@ -19,9 +21,11 @@ struct daemon_stats {
     std::uint64_t serial_reopens = 0;
     std::uint64_t mqtt_reconnects = 0;
     std::uint64_t mqtt_dropped = 0;  // readings dropped from a full queue
+    frame_counter_stats counters;    // lost, repeated and replayed pushes, by frame counter
 
     std::uint64_t failures_total() const noexcept;
-    // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), last reading 12:00:05"
+    // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), 4 pushes lost (2 gaps),
+    // last reading 12:00:05"; the frame counter figures only when not zero.
     std::string summary() const;
     // The diagnostics JSON (without the MQTT part, which the publisher adds).
     nlohmann::json to_json(const std::string& version) const;

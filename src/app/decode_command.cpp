@@ -62,8 +62,8 @@ int run_decode(const decode_options& options, std::istream& in, std::ostream& ou
     }
     out.flush();
     if (telegrams == 0) {
-        err << "evn-mbus decode: no M-Bus telegram found in the input (" << capture.size()
-            << " bytes)\n";
+        err << "evn-mbus decode: no M-Bus telegram found in the input, nor an HDLC one ("
+            << capture.size() << " bytes)\n";
         return 1;
     }
     return failed == 0 ? 0 : 1;

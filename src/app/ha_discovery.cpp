@@ -8,16 +8,36 @@ namespace {
 struct sensor_kind {
     std::string_view name;          // our value name, also the per-value topic
     std::string_view label;         // entity name in Home Assistant
-    std::string_view device_class;  // Home Assistant's sensor device classes
+    std::string_view device_class;  // Home Assistant's sensor device classes; empty: none
     std::string_view state_class;
     std::string_view unit;  // empty: no unit (power factor)
 };
 
+// One per named quantity (obis_code.hpp), in that order. Reactive energy has no device class
+// in Home Assistant (it would refuse "varh" for "energy"); it still counts up.
 constexpr sensor_kind sensor_kinds[] = {
     {"w_p", "Energy import", "energy", "total_increasing", "Wh"},
     {"w_n", "Energy export", "energy", "total_increasing", "Wh"},
+    {"w_p_t1", "Energy import tariff 1", "energy", "total_increasing", "Wh"},
+    {"w_p_t2", "Energy import tariff 2", "energy", "total_increasing", "Wh"},
+    {"w_n_t1", "Energy export tariff 1", "energy", "total_increasing", "Wh"},
+    {"w_n_t2", "Energy export tariff 2", "energy", "total_increasing", "Wh"},
+    {"r_p", "Reactive energy import", "", "total_increasing", "varh"},
+    {"r_n", "Reactive energy export", "", "total_increasing", "varh"},
+    {"r_p_t1", "Reactive energy import tariff 1", "", "total_increasing", "varh"},
+    {"r_p_t2", "Reactive energy import tariff 2", "", "total_increasing", "varh"},
+    {"r_n_t1", "Reactive energy export tariff 1", "", "total_increasing", "varh"},
+    {"r_n_t2", "Reactive energy export tariff 2", "", "total_increasing", "varh"},
     {"p_p", "Power import", "power", "measurement", "W"},
     {"p_n", "Power export", "power", "measurement", "W"},
+    {"q_p", "Reactive power import", "reactive_power", "measurement", "var"},
+    {"q_n", "Reactive power export", "reactive_power", "measurement", "var"},
+    {"p1_p", "Power import L1", "power", "measurement", "W"},
+    {"p2_p", "Power import L2", "power", "measurement", "W"},
+    {"p3_p", "Power import L3", "power", "measurement", "W"},
+    {"p1_n", "Power export L1", "power", "measurement", "W"},
+    {"p2_n", "Power export L2", "power", "measurement", "W"},
+    {"p3_n", "Power export L3", "power", "measurement", "W"},
     {"u1", "Voltage L1", "voltage", "measurement", "V"},
     {"u2", "Voltage L2", "voltage", "measurement", "V"},
     {"u3", "Voltage L3", "voltage", "measurement", "V"},
@@ -25,6 +45,10 @@ constexpr sensor_kind sensor_kinds[] = {
     {"i2", "Current L2", "current", "measurement", "A"},
     {"i3", "Current L3", "current", "measurement", "A"},
     {"phi", "Power factor", "power_factor", "measurement", ""},
+    {"phi1", "Power factor L1", "power_factor", "measurement", ""},
+    {"phi2", "Power factor L2", "power_factor", "measurement", ""},
+    {"phi3", "Power factor L3", "power_factor", "measurement", ""},
+    {"f", "Frequency", "frequency", "measurement", "Hz"},
 };
 
 // Discovery topics and unique ids allow only [a-zA-Z0-9_-].
@@ -41,12 +65,8 @@ std::string topic_safe(const std::string& text) {
 }  // namespace
 
 std::string manufacturer_name(const std::string& flag_id) {
-    if (flag_id == "KFM") return "Kaifa";
-    if (flag_id == "SAG") return "Sagemcom";
-    if (flag_id == "ISK") return "Iskraemeco";
-    if (flag_id == "LGZ") return "Landis+Gyr";
-    if (flag_id == "SMS") return "Siemens";
-    return flag_id;
+    const auto name = flag_manufacturer(flag_id);
+    return name.empty() ? flag_id : std::string(name);
 }
 
 std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqtt_config& config) {
@@ -72,13 +92,13 @@ std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqt
         nlohmann::json p = {
             {"name", kind.label},
             {"unique_id", node + "-" + name},
-            {"device_class", kind.device_class},
             {"state_class", kind.state_class},
             {"availability_topic", config.topic_prefix + "/status"},
             {"payload_available", "online"},
             {"payload_not_available", "offline"},
             {"device", device},
         };
+        if (!kind.device_class.empty()) p["device_class"] = kind.device_class;
         if (energy) {
             p["unit_of_measurement"] = kwh ? "kWh" : "Wh";
         } else if (!kind.unit.empty()) {

@@ -19,9 +19,10 @@ struct discovery_message {
     bool operator==(const discovery_message&) const = default;
 };
 
-// One sensor per named value the reading contains (w_p, w_n, p_p, p_n, u1..u3, i1..i3, phi),
-// in that order. Empty when the reading has no meter number (the device needs a stable
-// identity) or when neither per-value topics nor the state topic are published.
+// One sensor per named value the reading contains (w_p, w_n, ..., phi, f: every name of
+// obis_code.hpp's named_quantities(), in that order). Empty when the reading has no meter number
+// (the device needs a stable identity) or when neither per-value topics nor the state topic are
+// published.
 std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqtt_config& config);
 
 // The manufacturer's name for a DLMS FLAG id ("KFM" -> "Kaifa"); the id itself when unknown.

@@ -51,7 +51,8 @@ class mqtt_publisher {
     // when the settings cannot work at all (unknown URI scheme, unreadable password_file).
     void start();
 
-    // Queues the reading's messages: <prefix>/w_p ... /phi, /meter_number, /clock (values),
+    // Queues the reading's messages: <prefix>/<name> for every named value the meter sent
+    // (w_p ... phi, f: obis_code.hpp), /meter_number, /clock (values),
     // /raw (hex of `raw`) and /state (JSON), as the publish_* switches say.
     void publish_reading(const reading& r, std::span<const std::uint8_t> raw);
 

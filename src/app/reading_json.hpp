@@ -1,7 +1,9 @@
 // The JSON form of a reading: one schema for `evn-mbus decode` and the MQTT state topic.
 //   {"meter_number": "...", "clock": "2025-01-02T03:04:05Z", "w_p": Wh, ..., "phi": cos phi,
 //    "obis": {"1-0:1.8.0.255": {"value": ..., "unit": "Wh"}, ...}}
-// Numbers are already scaled; a field the meter did not send is absent.
+// Numbers are already scaled; a field the meter did not send is absent. The named fields are
+// those of obis_code.hpp's name_for (w_p, w_n, tariffs, r_p/r_n, p_p/p_n, q_p/q_n, per-phase
+// power, u1..u3, i1..i3, phi, phi1..phi3, f); every value also appears under "obis".
 #pragma once
 
 #include <nlohmann/json.hpp>

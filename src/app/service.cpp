@@ -38,15 +38,27 @@ std::string line_settings(const serial_config& s) {
 
 // "w_p 12937 Wh, p_p 0 W, u1 233.7 V, ..." for the values the meter sent.
 std::string named_values(const reading& r) {
-    static constexpr std::pair<const char*, const char*> names[] = {
-        {"w_p", "Wh"}, {"w_n", "Wh"}, {"p_p", "W"}, {"p_n", "W"}, {"u1", "V"}, {"u2", "V"},
-        {"u3", "V"},   {"i1", "A"},   {"i2", "A"},  {"i3", "A"},  {"phi", ""}};
     std::string out;
-    for (const auto& [name, unit] : names) {
-        const auto v = r.named(name);
+    for (const auto& q : named_quantities()) {
+        const auto v = r.named(q.name);
         if (!v) continue;
         if (!out.empty()) out += ", ";
-        out += fmt::format("{} {}{}{}", name, *v, *unit ? " " : "", unit);
+        out += fmt::format("{} {}{}{}", q.name, *v, q.unit.empty() ? "" : " ", q.unit);
+    }
+    return out.empty() ? std::string("no named values") : out;
+}
+
+// ": Landis+Gyr (LGZ), layout obis-tagged, 17 values" and, for a layout evn-mbus does not
+// know, what was left out and what to do.
+std::string detected(const reading& r) {
+    std::string out = r.manufacturer_label().empty() ? "no system title (plaintext push)"
+                                                     : r.manufacturer_label();
+    out += fmt::format(", layout {}, {} values", layout_name(r.layout), r.values.size());
+    if (r.untagged_values > 0) {
+        out += fmt::format(
+            " ({} more numbers without an OBIS code were left out: their meaning is unknown; "
+            "please report your meter and grid operator so that this layout can be added)",
+            r.untagged_values);
     }
     return out;
 }
@@ -124,7 +136,8 @@ int service::run() {
         log_->info("an authentication key is configured: GCM tags will be verified");
     }
 
-    decoder_ = std::make_unique<telegram_decoder>(keys_of(config_));
+    decoder_ =
+        std::make_unique<telegram_decoder>(keys_of(config_), decoder_options{config_.serial.link});
     make_publisher();
     start_serial();
     wait_signals();
@@ -193,11 +206,11 @@ void service::drain() {
 void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
     ++stats_.telegrams_ok;
     stats_.last_reading = std::chrono::system_clock::now();
+    if (!check_frame_counter(r)) return;
     if (stats_.telegrams_ok == 1) {
-        log_->info("first reading from meter {}{}: {}",
+        log_->info("first reading from meter {}: {}: {}",
                    r.meter_number.empty() ? std::string("(number not sent)") : r.meter_number,
-                   r.manufacturer().empty() ? std::string() : " (" + r.manufacturer() + ")",
-                   named_values(r));
+                   detected(r), named_values(r));
     }
     const bool debug = log_->should_log(spdlog::level::debug);
     if (debug || options_.print_readings) {
@@ -215,6 +228,63 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         publisher_->publish_reading(r, raw);
     }
     update_status();
+}
+
+// Lost, repeated and replayed pushes, by the GCM frame counter (the rules are in
+// frame_counter_monitor.hpp). A repeat or an old telegram is told once per push; gaps are
+// rate-limited, since a bad wire loses pushes all the time.
+bool service::check_frame_counter(const reading& r) {
+    const auto now = std::chrono::steady_clock::now();
+    const counter_check c = counters_.check(r, now);
+    stats_.counters = counters_.stats();
+    const std::string meter =
+        r.meter_number.empty() ? "with system title " + to_hex(r.title) : r.meter_number;
+    switch (c.verdict) {
+        case counter_verdict::duplicate:
+            log_->warn(
+                "meter {} sent push counter {} again (last {}): a replayed or repeated "
+                "telegram; not published",
+                meter, c.counter, c.previous);
+            break;
+        case counter_verdict::backwards:
+            log_->warn(
+                "meter {} sent push counter {}, lower than the last one ({}): an old telegram "
+                "replayed, or the meter was reset; not published (if the meter keeps counting "
+                "up from there, it is taken as reset after a few pushes)",
+                meter, c.counter, c.previous);
+            break;
+        case counter_verdict::reset_accepted:
+            log_->warn(
+                "meter {} keeps counting up from push counter {} (the last one before was {}): "
+                "the meter was reset; publishing again",
+                meter, c.counter, c.previous);
+            break;
+        case counter_verdict::jump:
+            log_->info(
+                "the push counter of meter {} jumped from {} to {}, further than pushes can "
+                "have been lost in the meantime: the meter was probably restarted or replaced; "
+                "counting on from here",
+                meter, c.previous, c.counter);
+            break;
+        case counter_verdict::gap: {
+            std::uint64_t suppressed = 0;
+            if (limiter_.should_log("lost_pushes", now, suppressed)) {
+                log_->warn(
+                    "{} {} from meter {} {} lost on the wire (counter {} -> {}){}: check the "
+                    "wiring and the M-Bus interface if this repeats",
+                    c.lost, c.lost == 1 ? "push" : "pushes", meter, c.lost == 1 ? "was" : "were",
+                    c.previous, c.counter,
+                    suppressed > 0
+                        ? fmt::format(" ({} more gaps since the last such message)", suppressed)
+                        : std::string());
+            }
+            break;
+        }
+        default:
+            break;
+    }
+    if (!c.publish()) update_status();
+    return c.publish();
 }
 
 void service::on_error(const std::error_code& ec, std::span<const std::uint8_t> raw) {

@@ -17,6 +17,7 @@
 #include "daemon_config.hpp"
 #include "daemon_stats.hpp"
 #include "error_limiter.hpp"
+#include "evn_mbus/frame_counter_monitor.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "systemd_notifier.hpp"
 
@@ -54,6 +55,7 @@ class service {
     void on_idle();
     void drain();
     void on_reading(const reading& r, std::span<const std::uint8_t> raw);
+    bool check_frame_counter(const reading& r);  // false: not to be published
     void on_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
     void wait_signals();
     void wait_reload();
@@ -81,6 +83,7 @@ class service {
     systemd_notifier notifier_;
     daemon_stats stats_;
     error_limiter limiter_;
+    frame_counter_monitor counters_;  // lost and replayed pushes; kept across reloads
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
     std::vector<std::pair<reading, std::vector<std::uint8_t>>> held_;

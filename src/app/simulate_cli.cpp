@@ -13,6 +13,7 @@ command add_simulate_command(CLI::App& parent) {
         std::string speed = "1";
         std::uint64_t seed = 0;
         bool pty = false;  // the default anyway; accepted so scripts can say it
+        std::string framing = "mbus";
     };
     auto s = std::make_shared<state>();
     simulate_options& o = s->options;
@@ -28,9 +29,16 @@ command add_simulate_command(CLI::App& parent) {
     sub->add_option("--link", o.link,
                     "also make this symlink to the pseudo-terminal, e.g. /tmp/meter (removed "
                     "on exit)");
+    sub->add_option("--link-layer", s->framing,
+                    "frame the made-up pushes as M-Bus long frames (mbus, like EVN's Kaifa), "
+                    "HDLC frames (hdlc) or HDLC frames carrying general-block-transfer blocks "
+                    "(hdlc-gbt, like the Landis+Gyr E450)")
+        ->check(CLI::IsMember({"mbus", "hdlc", "hdlc-gbt"}))
+        ->capture_default_str();
     sub->add_option("--replay", o.replay,
                     "send the telegrams of this capture file (hex text or raw bytes) in a loop "
-                    "instead of made-up values");
+                    "instead of made-up values (repeats keep their frame counter: evn-mbus run "
+                    "publishes each telegram once)");
     sub->add_option("--key", o.key,
                     "AES key to encrypt with (32 hex digits); default: the key of EVN's "
                     "published example");
@@ -49,6 +57,10 @@ command add_simulate_command(CLI::App& parent) {
     sub->add_option("--corrupt", o.corrupt, "probability that a frame gets one bit flipped");
     sub->add_option("--drop-frame", o.drop_frame,
                     "probability that a push loses its continuation frame");
+    sub->add_option("--truncate", o.truncate,
+                    "probability that a push has one frame cut short (the rest never sent)");
+    sub->add_option("--oversize", o.oversize,
+                    "probability that a push's first frame is longer than an M-Bus frame may be");
     auto* seed = sub->add_option("--seed", s->seed,
                                  "start the made-up values and faults from this number, to "
                                  "repeat a run (default: random, printed at the start)");
@@ -57,6 +69,8 @@ command add_simulate_command(CLI::App& parent) {
                     "it should decode to");
     return {sub, [s, seed]() -> int {
                 simulate_options& opts = s->options;
+                opts.framing = s->framing == "mbus" ? link_layer::mbus : link_layer::hdlc;
+                opts.block_transfer = s->framing == "hdlc-gbt";
                 if (seed->count() > 0) opts.seed = s->seed;
                 if (s->speed == "max") {
                     opts.speed.reset();

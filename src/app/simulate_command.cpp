@@ -290,15 +290,29 @@ class synthesized_source final : public push_source {
                                        std::nullopt, title_, frame_counter_++, 0x20, apdu)) {
             return ec;
         }
-        // 245 APDU bytes per frame: 256 + 26 bytes on the line, like the real meter.
-        out.frames = telegram_encoder::segment_mbus(apdu, 245);
+        if (framing_ == link_layer::hdlc) {
+            // 120 data bytes per block, one block per frame, like the Landis+Gyr E450; or
+            // frames of at most 128 information bytes (IEC 62056-46's default).
+            out.frames = block_transfer_ ? telegram_encoder::segment_hdlc_blocks(apdu, 120, 128)
+                                         : telegram_encoder::segment_hdlc(apdu, 128);
+        } else {
+            // 245 APDU bytes per frame: 256 + 26 bytes on the line, like the real meter.
+            out.frames = telegram_encoder::segment_mbus(apdu, 245);
+        }
         out.expected = std::move(s.expected);
         return {};
     }
 
     const std::string& meter_number() const noexcept { return profile_.meter_number(); }
 
+    void set_framing(link_layer framing, bool block_transfer) {
+        framing_ = framing;
+        block_transfer_ = block_transfer;
+    }
+
   private:
+    link_layer framing_ = link_layer::mbus;
+    bool block_transfer_ = false;
     load_profile profile_;
     telegram_encoder encoder_;
     aes_key key_;
@@ -453,6 +467,28 @@ const char* apply_fault(push_bytes& p, const simulate_options& o, std::mt19937_6
         p.frames.erase(p.frames.begin() + static_cast<std::ptrdiff_t>(i));
         return "drop_frame";
     }
+    // A frame cut off mid-way (a meter reset, a loose wire): the rest never comes.
+    if (!p.frames.empty() && o.truncate > 0 && unit_random(rng) < o.truncate) {
+        auto& f = p.frames[static_cast<std::size_t>(rng() % p.frames.size())];
+        if (f.size() >= 2) {
+            f.resize(static_cast<std::size_t>(1 + rng() % (f.size() - 1)));
+            return "truncate";
+        }
+    }
+    // A first frame with more user data than an M-Bus long frame can carry (a babbling
+    // transmitter): L keeps only the low byte of the length, so it no longer describes the
+    // frame. Only M-Bus long frames (68 L L 68 ... CS 16) are grown.
+    if (!p.frames.empty() && o.oversize > 0 && unit_random(rng) < o.oversize) {
+        auto& f = p.frames.front();
+        if (f.size() >= 9 && f[0] == 0x68 && f[3] == 0x68) {
+            bytes user(f.begin() + 4, f.end() - 2);
+            const std::size_t grow = (user.size() < 259 ? 259 - user.size() : 0) + rng() % 64;
+            for (std::size_t k = 0; k < grow; ++k)
+                user.push_back(static_cast<std::uint8_t>(rng()));
+            f = telegram_encoder::mbus_long_frame(user);
+            return "oversize";
+        }
+    }
     bool corrupted = false;
     if (o.corrupt > 0) {
         for (auto& f : p.frames) {
@@ -478,10 +514,11 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         err << prefix << "--key: " << make_error_code(errc::bad_key).message() << "\n";
         return 2;
     }
-    if (!valid_probability(o.corrupt) || !valid_probability(o.drop_frame)) {
+    if (!valid_probability(o.corrupt) || !valid_probability(o.drop_frame) ||
+        !valid_probability(o.truncate) || !valid_probability(o.oversize)) {
         err << prefix
-            << "--corrupt and --drop-frame are probabilities between 0 and 1, "
-               "e.g. 0.1 for one in ten\n";
+            << "--corrupt, --drop-frame, --truncate and --oversize are probabilities between 0 "
+               "and 1, e.g. 0.1 for one in ten\n";
         return 2;
     }
     if (!(o.interval_s >= 0) || !(o.frame_gap_ms >= 0) || (o.speed && !(*o.speed > 0))) {
@@ -521,6 +558,12 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         }
         auto replay = std::make_unique<replay_source>(capture, key);
         what = "the " + std::to_string(replay->size()) + " push(es) of " + o.replay;
+        if (o.count == 0 || o.count > replay->size()) {
+            // A recording cannot be given new frame counters without changing its bytes.
+            what +=
+                " over and over (the same telegrams with the same frame counters: "
+                "evn-mbus run publishes each once and reports the repeats)";
+        }
         source = std::move(replay);
     } else {
         load_profile_options lp;
@@ -531,6 +574,11 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         auto synth = std::make_unique<synthesized_source>(
             lp, key, interval, static_cast<std::uint32_t>(1 + fault_rng() % 100000));
         what = "EVN Kaifa MA309M pushes of meter " + synth->meter_number();
+        if (o.framing == link_layer::hdlc) {
+            what +=
+                o.block_transfer ? " in HDLC frames, general block transfer" : " in HDLC frames";
+        }
+        synth->set_framing(o.framing, o.block_transfer);
         source = std::move(synth);
     }
 

@@ -19,6 +19,8 @@
 #include <optional>
 #include <string>
 
+#include "evn_mbus/link_layer.hpp"
+
 namespace evn_mbus {
 
 struct simulate_options {
@@ -32,12 +34,18 @@ struct simulate_options {
     double interval_s = 5.0;            // from the start of one push to the next
     std::optional<double> speed = 1.0;  // divides every time; nullopt: no pacing at all
     unsigned baud = 2400;
-    double frame_gap_ms = 160.0;        // between the frames of one push
-    bool noise = false;                 // random bytes between pushes
-    double corrupt = 0.0;               // probability that a frame gets one bit flipped
-    double drop_frame = 0.0;            // probability that a push loses a continuation frame
+    double frame_gap_ms = 160.0;  // between the frames of one push
+    bool noise = false;           // random bytes between pushes
+    double corrupt = 0.0;         // probability that a frame gets one bit flipped
+    double drop_frame = 0.0;      // probability that a push loses a continuation frame
+    double truncate = 0.0;        // probability that a push has a frame cut short
+    double oversize = 0.0;        // probability that a push's first frame outgrows the M-Bus limit
     std::optional<std::uint64_t> seed;  // nullopt: a random one, printed for reproduction
     std::string expect;                 // JSON Lines file: what each push should decode to
+    // --link-layer: how made-up pushes are framed: M-Bus long frames like EVN's Kaifa (mbus),
+    // HDLC frames (hdlc), or HDLC with general-block-transfer blocks like the Landis+Gyr E450.
+    link_layer framing = link_layer::mbus;
+    bool block_transfer = false;  // with framing hdlc
 };
 
 // Prints the pty's slave path as the first line of `out` (flushed) when it creates one;

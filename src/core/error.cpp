@@ -35,8 +35,9 @@ const char* message_for(errc e) noexcept {
         case errc::unsupported_security:
             return "DLMS security suite or options not supported (only AES-128-GCM)";
         case errc::tag_mismatch:
-            return "authentication tag does not match: the authentication key (auth_key) is "
-                   "wrong or missing, or the data was altered";
+            return "authentication tag does not match: authentication key wrong or missing "
+                   "(meter.auth_key, or --auth-key; your grid operator gives it with the key), or "
+                   "the data was altered on the way";
         case errc::not_a_valid_apdu:
             return "decrypted, but the result is not valid meter data: the key is most likely "
                    "wrong; copy the key for this meter from your grid operator's web portal";
@@ -58,6 +59,22 @@ const char* message_for(errc e) noexcept {
             return "a key must be 32 hex digits (16 bytes); spaces and 0x are allowed";
         case errc::bad_hex:
             return "not valid hex text";
+        case errc::hdlc_bad_format:
+            return "HDLC frame header impossible (length or address field damaged, line noise); "
+                   "frame dropped";
+        case errc::hdlc_bad_hcs:
+            return "HDLC frame header checksum (HCS) wrong (line noise or a loose wire); frame "
+                   "dropped";
+        case errc::hdlc_bad_fcs:
+            return "HDLC frame checksum (FCS) wrong (line noise or a loose wire); frame dropped";
+        case errc::hdlc_missing_flag:
+            return "HDLC frame did not end with the flag 7Eh where its length says (bytes lost "
+                   "on the line); frame dropped";
+        case errc::hdlc_truncated_frame:
+            return "HDLC frame cut off: the line went quiet before the frame was complete";
+        case errc::bad_block_transfer:
+            return "malformed general-block-transfer block (the meter sends its push in "
+                   "numbered blocks); push dropped";
     }
     return "unknown error";
 }
@@ -120,6 +137,18 @@ std::string_view error_name(errc e) noexcept {
             return "bad_key";
         case errc::bad_hex:
             return "bad_hex";
+        case errc::hdlc_bad_format:
+            return "hdlc_bad_format";
+        case errc::hdlc_bad_hcs:
+            return "hdlc_bad_hcs";
+        case errc::hdlc_bad_fcs:
+            return "hdlc_bad_fcs";
+        case errc::hdlc_missing_flag:
+            return "hdlc_missing_flag";
+        case errc::hdlc_truncated_frame:
+            return "hdlc_truncated_frame";
+        case errc::bad_block_transfer:
+            return "bad_block_transfer";
     }
     return "unknown";
 }

@@ -6,24 +6,42 @@
 namespace evn_mbus {
 namespace {
 
-struct named_entry {
-    std::uint8_t c, d, e;
-    named_quantity q;
-};
-
-// Names compatible with the ESP8266 firmware evn-mbus replaces (its MQTT topics).
-constexpr named_entry named_table[] = {
-    {1, 8, 0, {"w_p", "Wh", "active energy import (A+)"}},
-    {2, 8, 0, {"w_n", "Wh", "active energy export (A-)"}},
-    {1, 7, 0, {"p_p", "W", "active power import (P+)"}},
-    {2, 7, 0, {"p_n", "W", "active power export (P-)"}},
-    {32, 7, 0, {"u1", "V", "voltage L1"}},
-    {52, 7, 0, {"u2", "V", "voltage L2"}},
-    {72, 7, 0, {"u3", "V", "voltage L3"}},
-    {31, 7, 0, {"i1", "A", "current L1"}},
-    {51, 7, 0, {"i2", "A", "current L2"}},
-    {71, 7, 0, {"i3", "A", "current L3"}},
-    {13, 7, 0, {"phi", "", "power factor"}},
+// Names compatible with the ESP8266 firmware evn-mbus replaces (its MQTT topics), then the
+// other registers Austrian operators publish (IEC 62056-6-1 value groups C.D.E).
+constexpr named_quantity named_table[] = {
+    {"w_p", "Wh", "active energy import (A+)", 1, 8, 0},
+    {"w_n", "Wh", "active energy export (A-)", 2, 8, 0},
+    {"w_p_t1", "Wh", "active energy import, tariff 1 (A+ T1)", 1, 8, 1},
+    {"w_p_t2", "Wh", "active energy import, tariff 2 (A+ T2)", 1, 8, 2},
+    {"w_n_t1", "Wh", "active energy export, tariff 1 (A- T1)", 2, 8, 1},
+    {"w_n_t2", "Wh", "active energy export, tariff 2 (A- T2)", 2, 8, 2},
+    {"r_p", "varh", "reactive energy import (R+)", 3, 8, 0},
+    {"r_n", "varh", "reactive energy export (R-)", 4, 8, 0},
+    {"r_p_t1", "varh", "reactive energy import, tariff 1 (R+ T1)", 3, 8, 1},
+    {"r_p_t2", "varh", "reactive energy import, tariff 2 (R+ T2)", 3, 8, 2},
+    {"r_n_t1", "varh", "reactive energy export, tariff 1 (R- T1)", 4, 8, 1},
+    {"r_n_t2", "varh", "reactive energy export, tariff 2 (R- T2)", 4, 8, 2},
+    {"p_p", "W", "active power import (P+)", 1, 7, 0},
+    {"p_n", "W", "active power export (P-)", 2, 7, 0},
+    {"q_p", "var", "reactive power import (Q+)", 3, 7, 0},
+    {"q_n", "var", "reactive power export (Q-)", 4, 7, 0},
+    {"p1_p", "W", "active power import L1", 21, 7, 0},
+    {"p2_p", "W", "active power import L2", 41, 7, 0},
+    {"p3_p", "W", "active power import L3", 61, 7, 0},
+    {"p1_n", "W", "active power export L1", 22, 7, 0},
+    {"p2_n", "W", "active power export L2", 42, 7, 0},
+    {"p3_n", "W", "active power export L3", 62, 7, 0},
+    {"u1", "V", "voltage L1", 32, 7, 0},
+    {"u2", "V", "voltage L2", 52, 7, 0},
+    {"u3", "V", "voltage L3", 72, 7, 0},
+    {"i1", "A", "current L1", 31, 7, 0},
+    {"i2", "A", "current L2", 51, 7, 0},
+    {"i3", "A", "current L3", 71, 7, 0},
+    {"phi", "", "power factor", 13, 7, 0},
+    {"phi1", "", "power factor L1", 33, 7, 0},
+    {"phi2", "", "power factor L2", 53, 7, 0},
+    {"phi3", "", "power factor L3", 73, 7, 0},
+    {"f", "Hz", "frequency", 14, 7, 0},
 };
 
 }  // namespace
@@ -45,10 +63,14 @@ std::string obis_code::to_string() const {
 std::optional<named_quantity> name_for(const obis_code& code) noexcept {
     const auto& b = code.bytes;
     if (b[0] != 1 || (b[5] != 255 && b[5] != 0)) return std::nullopt;
-    for (const auto& e : named_table) {
-        if (e.c == b[2] && e.d == b[3] && e.e == b[4]) return e.q;
+    for (const auto& q : named_table) {
+        if (q.c == b[2] && q.d == b[3] && q.e == b[4]) return q;
     }
     return std::nullopt;
+}
+
+std::span<const named_quantity> named_quantities() noexcept {
+    return named_table;
 }
 
 std::string_view unit_symbol(std::uint8_t unit) noexcept {

@@ -4,6 +4,42 @@
 
 namespace evn_mbus {
 
+std::string_view layout_name(value_layout layout) noexcept {
+    switch (layout) {
+        case value_layout::empty:
+            return "empty";
+        case value_layout::obis_tagged:
+            return "obis-tagged";
+        case value_layout::wiener_netze:
+            return "wiener-netze";
+        case value_layout::wiener_netze_im350:
+            return "wiener-netze-im350";
+        case value_layout::kaernten_netz:
+            return "kaernten-netz";
+        case value_layout::untagged:
+            return "untagged";
+    }
+    return "unknown";
+}
+
+std::string_view flag_manufacturer(std::string_view flag_id) noexcept {
+    // DLMS UA FLAG ids (shared with the M-Bus manufacturer ids) of meters sold in Austria.
+    // "SMS" is registered to Smart Metering Solutions (Changsha); the meters that send it
+    // (Wiener Netze's IM350, meter numbers "SMS...") carry the Siemens name.
+    struct entry {
+        std::string_view id, name;
+    };
+    static constexpr entry table[] = {
+        {"KFM", "Kaifa"},      {"SAG", "Sagemcom"}, {"ISK", "Iskraemeco"},
+        {"LGZ", "Landis+Gyr"}, {"SMS", "Siemens"},  {"SIE", "Siemens"},
+        {"HON", "Honeywell"},  {"ELS", "Elster"},   {"EMH", "EMH metering"},
+    };
+    for (const auto& e : table) {
+        if (e.id == flag_id) return e.name;
+    }
+    return {};
+}
+
 bool obis_value::is_number() const noexcept {
     axdr_node n;
     n.type = type;
@@ -77,6 +113,14 @@ std::string reading::manufacturer() const {
     return m;
 }
 
+std::string reading::manufacturer_label() const {
+    const std::string id = manufacturer();
+    if (id.empty()) return {};
+    const auto name = flag_manufacturer(id);
+    if (name.empty()) return id + " (manufacturer id unknown to evn-mbus)";
+    return std::string(name) + " (" + id + ")";
+}
+
 void reading::clear() noexcept {
     title = {};
     frame_counter = 0;
@@ -88,6 +132,10 @@ void reading::clear() noexcept {
     meter_number.clear();
     device_name.clear();
     values.clear();
+    layout = value_layout::empty;
+    untagged_values = 0;
+    link = link_layer::auto_detect;
+    block_transfer = false;
 }
 
 }  // namespace evn_mbus

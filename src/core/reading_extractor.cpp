@@ -14,17 +14,101 @@ bool is_printable(std::span<const std::uint8_t> b) noexcept {
     return true;
 }
 
+// ---- push profiles with implied OBIS codes (reading_extractor.hpp) ---------------------------
+
+enum class slot_kind : std::uint8_t {
+    push_id,       // 6-byte octet-string equal to `code`: identifies the profile, not a value
+    meter_number,  // printable octet- or visible-string, published as 0-0:96.1.0.255
+    clock,         // 12-byte date-time (octet-string or date-time), published as 0-0:1.0.0.255
+    time_part,     // 4-byte COSEM time: part of the push time stamp, skipped
+    date_part,     // 5-byte COSEM date: part of the push time stamp, skipped
+    counter,       // double-long-unsigned with the slot's OBIS code, scaler and unit
+    text,          // octet- or visible-string under the slot's OBIS code (left out when empty)
+};
+
+struct slot {
+    slot_kind kind;
+    obis_code code{};
+    std::int8_t scaler = 0;
+    std::uint8_t unit = 255;
+};
+
+struct push_profile {
+    value_layout layout;
+    std::span<const slot> slots;
+};
+
+constexpr obis_code electricity(std::uint8_t c, std::uint8_t d) {
+    return obis_code{{1, 0, c, d, 0, 255}};
+}
+
+// COSEM unit enums (Blue Book 4.3.2).
+constexpr std::uint8_t unit_w = 27, unit_var = 29, unit_wh = 30, unit_varh = 32;
+
+constexpr slot a_plus{slot_kind::counter, electricity(1, 8), 0, unit_wh};
+constexpr slot a_minus{slot_kind::counter, electricity(2, 8), 0, unit_wh};
+constexpr slot r_plus{slot_kind::counter, electricity(3, 8), 0, unit_varh};
+constexpr slot r_minus{slot_kind::counter, electricity(4, 8), 0, unit_varh};
+constexpr slot p_plus{slot_kind::counter, electricity(1, 7), 0, unit_w};
+constexpr slot p_minus{slot_kind::counter, electricity(2, 7), 0, unit_w};
+constexpr slot q_plus{slot_kind::counter, electricity(3, 7), 0, unit_var};
+constexpr slot q_minus{slot_kind::counter, electricity(4, 7), 0, unit_var};
+constexpr slot clock_slot{slot_kind::clock, obis_clock};
+constexpr slot number_slot{slot_kind::meter_number, obis_meter_number};
+
+// Wiener Netze (Iskraemeco AM550; community readers, the operator's document is not public
+// in machine-readable form): values in Wh, varh, W, var, scaler 0.
+constexpr slot wiener_netze_slots[] = {clock_slot, a_plus,  a_minus, r_plus, r_minus,
+                                       p_plus,     p_minus, q_plus,  q_minus};
+// Wiener Netze Siemens IM350: the same, after the meter number.
+constexpr slot wiener_netze_im350_slots[] = {number_slot, clock_slot, a_plus,  a_minus, r_plus,
+                                             r_minus,     p_plus,     p_minus, q_plus,  q_minus};
+// Kaernten Netz (Iskraemeco AM550): push setup 0-6:25.9.0.255 first; the two strings at the end
+// are the consumer message text and code (IEC 62056-6-1 0-0:96.13.0 / 96.13.1).
+constexpr slot kaernten_netz_slots[] = {
+    {slot_kind::push_id, obis_code{{0, 6, 25, 9, 0, 255}}},
+    number_slot,
+    {slot_kind::time_part},
+    {slot_kind::date_part},
+    a_plus,
+    a_minus,
+    r_plus,
+    r_minus,
+    p_plus,
+    p_minus,
+    {slot_kind::text, obis_code{{0, 0, 96, 13, 0, 255}}},
+    {slot_kind::text, obis_code{{0, 0, 96, 13, 1, 255}}},
+};
+
+constexpr push_profile push_profiles[] = {
+    {value_layout::kaernten_netz, kaernten_netz_slots},
+    {value_layout::wiener_netze_im350, wiener_netze_im350_slots},
+    {value_layout::wiener_netze, wiener_netze_slots},
+};
+
 class extractor {
   public:
     extractor(std::span<const std::uint8_t> body, const std::vector<axdr_node>& nodes, reading& out)
         : body_(body), nodes_(nodes), out_(out) {}
 
     void run(const data_notification& notification) {
-        if (!nodes_.empty()) {
-            if (nodes_[0].is_container()) {
-                walk(0);
+        if (const push_profile* profile = matching_profile()) {
+            apply(*profile);
+            out_.layout = profile->layout;
+        } else {
+            if (!nodes_.empty()) {
+                if (nodes_[0].is_container()) {
+                    walk(0);
+                } else {
+                    unpaired(nodes_[0]);
+                }
+            }
+            if (!out_.values.empty()) {
+                out_.layout = value_layout::obis_tagged;
+            } else if (out_.untagged_values > 0) {
+                out_.layout = value_layout::untagged;
             } else {
-                unpaired(nodes_[0]);
+                out_.layout = value_layout::empty;
             }
         }
         // Priority: the clock object, then the push's own time stamp, then an untagged one.
@@ -34,6 +118,82 @@ class extractor {
     }
 
   private:
+    // The profile whose every slot the top structure's elements fit, or null.
+    const push_profile* matching_profile() const {
+        if (nodes_.empty() || nodes_[0].type != axdr_type::structure) return nullptr;
+        for (const push_profile& p : push_profiles) {
+            if (nodes_[0].count != p.slots.size()) continue;
+            bool all = true;
+            std::size_t child = 1;
+            for (const slot& s : p.slots) {
+                if (!fits(s, nodes_[child])) {
+                    all = false;
+                    break;
+                }
+                child += nodes_[child].subtree;
+            }
+            if (all) return &p;
+        }
+        return nullptr;
+    }
+
+    bool fits(const slot& s, const axdr_node& n) const {
+        const bool text = n.type == axdr_type::octet_string || n.type == axdr_type::visible_string;
+        switch (s.kind) {
+            case slot_kind::push_id:
+                return n.type == axdr_type::octet_string &&
+                       obis_code::from_bytes(bytes(n)) == s.code;
+            case slot_kind::meter_number:
+                return text && is_printable(bytes(n));
+            case slot_kind::clock: {
+                if (n.type != axdr_type::octet_string && n.type != axdr_type::date_time) {
+                    return false;
+                }
+                const auto dt = cosem_datetime::parse(bytes(n));  // 12 bytes, a valid instant
+                return dt && dt->to_utc().has_value();
+            }
+            case slot_kind::time_part:
+                return (n.type == axdr_type::octet_string || n.type == axdr_type::time) &&
+                       n.length == 4;
+            case slot_kind::date_part:
+                return (n.type == axdr_type::octet_string || n.type == axdr_type::date) &&
+                       n.length == 5;
+            case slot_kind::counter:
+                return n.type == axdr_type::double_long_unsigned;
+            case slot_kind::text:
+                return text;
+        }
+        return false;
+    }
+
+    void apply(const push_profile& p) {
+        std::size_t child = 1;
+        for (const slot& s : p.slots) {
+            const axdr_node& n = nodes_[child];
+            child += n.subtree;
+            switch (s.kind) {
+                case slot_kind::push_id:
+                case slot_kind::time_part:
+                case slot_kind::date_part:
+                    break;
+                case slot_kind::text:
+                    if (n.length > 0) add_value(s.code, n);
+                    break;
+                case slot_kind::meter_number:
+                case slot_kind::clock:
+                    add_value(s.code, n);
+                    break;
+                case slot_kind::counter: {
+                    obis_value& v = add_value(s.code, n);
+                    v.scaler = s.scaler;
+                    v.unit = s.unit;
+                    v.has_scaler_unit = true;
+                    break;
+                }
+            }
+        }
+    }
+
     std::span<const std::uint8_t> bytes(const axdr_node& n) const {
         return body_.subspan(n.offset, n.length);
     }
@@ -116,6 +276,7 @@ class extractor {
     }
 
     void unpaired(const axdr_node& n) {
+        if (n.is_number()) ++out_.untagged_values;
         if (!n.is_bytes()) return;
         const auto b = bytes(n);
         if (const auto dt = cosem_datetime::parse(b)) {

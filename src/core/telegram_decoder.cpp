@@ -6,62 +6,179 @@
 
 namespace evn_mbus {
 
-telegram_decoder::telegram_decoder(const decoder_keys& keys) {
+telegram_decoder::telegram_decoder(const decoder_keys& keys, const decoder_options& options) {
     set_keys(keys);
+    set_link(options.link);
 }
 
 void telegram_decoder::set_keys(const decoder_keys& keys) {
     decryptor_.set_keys(keys.key, keys.auth_key);
 }
 
+void telegram_decoder::set_link(link_layer link) {
+    link_ = link;
+    detected_ = link;
+    assembler_ = mbus_frame_assembler{};
+    hdlc_ = hdlc_frame_assembler{};
+    reassembler_.reset();
+    hdlc_reassembler_.reset();
+    blocks_.reset();
+    queue_.clear();
+    queue_pos_ = 0;
+}
+
 void telegram_decoder::feed(std::span<const std::uint8_t> bytes) {
-    assembler_.feed(bytes);
+    if (link_ != link_layer::hdlc) assembler_.feed(bytes);
+    if (link_ != link_layer::mbus) hdlc_.feed(bytes);
 }
 
 void telegram_decoder::on_idle_gap() {
-    assembler_.on_idle_gap();
+    if (link_ != link_layer::hdlc) assembler_.on_idle_gap();
+    if (link_ != link_layer::mbus) hdlc_.on_idle_gap();
+}
+
+link_stats telegram_decoder::mbus_statistics() const noexcept {
+    const auto& s = assembler_.statistics();
+    return {s.frames, s.skipped_bytes, s.control_frames, s.bad_frames};
+}
+
+link_stats telegram_decoder::link_statistics() const noexcept {
+    return detected_ == link_layer::hdlc ? hdlc_.statistics() : mbus_statistics();
 }
 
 decode_event telegram_decoder::next() {
     using kind = decode_event::kind;
     for (;;) {
-        reassembly_event r;
-        if (pending_) {
-            // A telegram completed by the frame whose arrival also dropped an earlier push:
-            // the drop was reported first, the telegram now.
-            pending_ = false;
-            r = pending_event_;
-        } else {
-            const mbus_frame_event f = assembler_.next();
-            if (f.what == mbus_frame_event::kind::need_more) return {};
-            if (f.what == mbus_frame_event::kind::error) {
-                ++stats_.errors;
-                return {kind::error, nullptr, f.error, {}};
+        if (queue_pos_ < queue_.size()) {
+            const queued q = queue_[queue_pos_++];
+            if (queue_pos_ == queue_.size()) {
+                queue_.clear();
+                queue_pos_ = 0;
             }
-            r = reassembler_.add(f.frame);
-            if (r.dropped) {
+            if (q.is_error) {
                 ++stats_.errors;
-                if (r.what != reassembly_event::kind::need_more) {
-                    pending_ = true;
-                    pending_event_ = r;
+                return {kind::error, nullptr, q.error, q.raw};
+            }
+            if (auto ec = decode_apdu(q.apdu, reading_)) {
+                ++stats_.errors;
+                return {kind::error, nullptr, ec, q.raw};
+            }
+            reading_.link = q.link;
+            reading_.block_transfer = q.block_transfer;
+            ++stats_.readings;
+            return {kind::reading, &reading_, {}, q.raw};
+        }
+        std::error_code link_error;
+        if (!pull_frame(link_error)) {
+            if (!link_error) return {};
+            ++stats_.errors;
+            return {kind::error, nullptr, link_error, {}};
+        }
+    }
+}
+
+bool telegram_decoder::reportable(link_layer from, const std::error_code& ec) const noexcept {
+    if (link_ != link_layer::auto_detect) return true;
+    if (detected_ != link_layer::auto_detect) return from == detected_;
+    // Nothing detected yet: "68 L L 68" with a bad checksum is a fair sign of M-Bus, but a
+    // flag and a format byte occur in any data; only a checked HDLC header counts.
+    return from == link_layer::mbus || (ec != errc::hdlc_bad_hcs && ec != errc::hdlc_bad_format);
+}
+
+void telegram_decoder::use_link(link_layer link) {
+    if (detected_ == link) return;
+    // The meter (or the adapter) changed its framing: what the other link started is gone.
+    if (detected_ != link_layer::auto_detect) {
+        reassembler_.reset();
+        hdlc_reassembler_.reset();
+        blocks_.reset();
+    }
+    detected_ = link;
+}
+
+bool telegram_decoder::pull_frame(std::error_code& error) {
+    // The detected link first, so that its frames keep their order; then the other one,
+    // whose valid frames would mean the meter switched.
+    const link_layer first = detected_ == link_layer::hdlc ? link_layer::hdlc : link_layer::mbus;
+    for (const link_layer l :
+         {first, first == link_layer::mbus ? link_layer::hdlc : link_layer::mbus}) {
+        if (link_ != link_layer::auto_detect && l != link_) continue;
+        if (l == link_layer::mbus) {
+            for (;;) {
+                const mbus_frame_event f = assembler_.next();
+                if (f.what == mbus_frame_event::kind::need_more) break;
+                if (f.what == mbus_frame_event::kind::error) {
+                    if (!reportable(l, f.error)) continue;
+                    error = f.error;
+                    return false;
                 }
-                return {kind::error, nullptr, r.dropped, {}};
+                use_link(l);
+                add_mbus(f.frame);
+                return true;
+            }
+        } else {
+            for (;;) {
+                const hdlc_frame_event f = hdlc_.next();
+                if (f.what == hdlc_frame_event::kind::need_more) break;
+                if (f.what == hdlc_frame_event::kind::error) {
+                    if (!reportable(l, f.error)) continue;
+                    error = f.error;
+                    return false;
+                }
+                use_link(l);
+                add_hdlc(f.frame);
+                return true;
             }
         }
-        switch (r.what) {
-            case reassembly_event::kind::need_more:
-                continue;
-            case reassembly_event::kind::error:
-                ++stats_.errors;
-                return {kind::error, nullptr, r.error, r.raw};
-            case reassembly_event::kind::telegram: {
-                if (auto ec = decode_apdu(r.apdu, reading_)) {
-                    ++stats_.errors;
-                    return {kind::error, nullptr, ec, r.raw};
-                }
-                ++stats_.readings;
-                return {kind::reading, &reading_, {}, r.raw};
-            }
+    }
+    return false;
+}
+
+void telegram_decoder::queue_error(const std::error_code& ec, std::span<const std::uint8_t> raw) {
+    queued q;
+    q.is_error = true;
+    q.error = ec;
+    q.raw = raw;
+    queue_.push_back(q);
+}
+
+void telegram_decoder::add_mbus(const mbus_frame& frame) {
+    add_link_event(reassembler_.add(frame), link_layer::mbus);
+}
+
+void telegram_decoder::add_hdlc(const hdlc_frame& frame) {
+    add_link_event(hdlc_reassembler_.add(frame), link_layer::hdlc);
+}
+
+void telegram_decoder::add_link_event(const reassembly_event& r, link_layer link) {
+    if (r.dropped) queue_error(r.dropped, {});
+    switch (r.what) {
+        case reassembly_event::kind::need_more:
+            return;
+        case reassembly_event::kind::error:
+            queue_error(r.error, r.raw);
+            return;
+        case reassembly_event::kind::telegram:
+            break;
+    }
+    // A complete link-layer APDU: a general-block-transfer block waits for the others.
+    const bool block = !r.apdu.empty() && r.apdu[0] == apdu_tag::general_block_transfer;
+    const reassembly_event b = blocks_.add(r.apdu, r.raw);
+    if (b.dropped) queue_error(b.dropped, {});
+    switch (b.what) {
+        case reassembly_event::kind::need_more:
+            return;
+        case reassembly_event::kind::error:
+            queue_error(b.error, b.raw);
+            return;
+        case reassembly_event::kind::telegram: {
+            queued q;
+            q.apdu = b.apdu;
+            q.raw = b.raw;
+            q.link = link;
+            q.block_transfer = block;
+            queue_.push_back(q);
+            return;
         }
     }
 }

@@ -6,6 +6,8 @@
 
 #include "evn_mbus/axdr_writer.hpp"
 #include "evn_mbus/error.hpp"
+#include "evn_mbus/hdlc_frame_assembler.hpp"
+#include "evn_mbus/hdlc_reassembler.hpp"
 
 namespace evn_mbus {
 
@@ -128,6 +130,92 @@ std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(
     f.push_back(static_cast<std::uint8_t>(sum));
     f.push_back(0x16);
     return f;
+}
+
+std::vector<std::uint8_t> telegram_encoder::hdlc_frame(std::span<const std::uint8_t> info,
+                                                       bool segmented, const hdlc_header& header) {
+    const std::size_t head = 2 + header.destination.size() + header.source.size() + 1;
+    const std::size_t length = head + (info.empty() ? 0 : 2 + info.size()) + 2;
+    std::vector<std::uint8_t> f;
+    f.reserve(length + 2);
+    f.push_back(hdlc_frame_assembler::flag);
+    f.push_back(static_cast<std::uint8_t>(0xA0 | (segmented ? 0x08 : 0) | ((length >> 8) & 0x07)));
+    f.push_back(static_cast<std::uint8_t>(length));
+    f.insert(f.end(), header.destination.begin(), header.destination.end());
+    f.insert(f.end(), header.source.begin(), header.source.end());
+    f.push_back(header.control);
+    const auto put_crc = [&f] {
+        const std::uint16_t crc = crc16_x25(std::span(f).subspan(1));
+        f.push_back(static_cast<std::uint8_t>(crc));
+        f.push_back(static_cast<std::uint8_t>(crc >> 8));
+    };
+    if (!info.empty()) {
+        put_crc();  // HCS
+        f.insert(f.end(), info.begin(), info.end());
+    }
+    put_crc();  // FCS
+    f.push_back(hdlc_frame_assembler::flag);
+    return f;
+}
+
+std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_hdlc(
+    std::span<const std::uint8_t> apdu, std::size_t max_info_len, bool llc,
+    const hdlc_header& header) {
+    static constexpr std::uint8_t llc_header[] = {0xE6, 0xE7, 0x00};
+    // Room for the LLC header and one byte; within the 11-bit length.
+    max_info_len = std::clamp<std::size_t>(max_info_len, llc_header_size + 1, 2000);
+    std::vector<std::vector<std::uint8_t>> frames;
+    std::vector<std::uint8_t> info;
+    std::size_t pos = 0;
+    do {
+        info.clear();
+        if (llc && frames.empty()) info.assign(std::begin(llc_header), std::end(llc_header));
+        const std::size_t n = std::min(max_info_len - info.size(), apdu.size() - pos);
+        info.insert(info.end(), apdu.begin() + static_cast<std::ptrdiff_t>(pos),
+                    apdu.begin() + static_cast<std::ptrdiff_t>(pos + n));
+        pos += n;
+        frames.push_back(hdlc_frame(info, pos < apdu.size(), header));
+    } while (pos < apdu.size());
+    return frames;
+}
+
+std::vector<std::vector<std::uint8_t>> telegram_encoder::general_block_transfer(
+    std::span<const std::uint8_t> apdu, std::size_t block_size) {
+    // Block numbers are 16 bits.
+    block_size = std::max<std::size_t>({block_size, 1, (apdu.size() + 0xFFFE) / 0xFFFF});
+    std::vector<std::vector<std::uint8_t>> blocks;
+    std::size_t pos = 0;
+    std::uint16_t number = 1;
+    do {
+        const std::size_t n = std::min(block_size, apdu.size() - pos);
+        const bool last = pos + n == apdu.size();
+        std::vector<std::uint8_t> b{apdu_tag::general_block_transfer,
+                                    static_cast<std::uint8_t>(0x40 | (last ? 0x80 : 0)),
+                                    static_cast<std::uint8_t>(number >> 8),
+                                    static_cast<std::uint8_t>(number),
+                                    0x00,
+                                    0x00};
+        axdr_writer::put_length(b, n);
+        b.insert(b.end(), apdu.begin() + static_cast<std::ptrdiff_t>(pos),
+                 apdu.begin() + static_cast<std::ptrdiff_t>(pos + n));
+        blocks.push_back(std::move(b));
+        pos += n;
+        ++number;
+    } while (pos < apdu.size());
+    return blocks;
+}
+
+std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_hdlc_blocks(
+    std::span<const std::uint8_t> apdu, std::size_t block_size, std::size_t max_info_len,
+    const hdlc_header& header) {
+    std::vector<std::vector<std::uint8_t>> frames;
+    const auto blocks = general_block_transfer(apdu, block_size);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        auto f = segment_hdlc(blocks[i], max_info_len, i == 0, header);
+        frames.insert(frames.end(), std::make_move_iterator(f.begin()),
+                      std::make_move_iterator(f.end()));
+    }
+    return frames;
 }
 
 }  // namespace evn_mbus

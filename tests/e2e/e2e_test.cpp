@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -109,19 +110,22 @@ TEST(e2e, synthetic_pushes_arrive_exactly_as_the_simulator_encoded_them) {
 
 class e2e_replay : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
-TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode) {
+// The capture is written to the line twice: the second time it is the same telegram, frame
+// counter and all (a repeat or a replay), which is published once and reported.
+TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published_once) {
     const auto& [id, key] = GetParam();
     const std::string file = fixtures + "/" + id + ".hex";
     const auto ref = run_process({binary, "decode", "--key", key, file});
     ASSERT_EQ(ref.status, 0) << ref.err;
 
     chain c;
-    c.start_simulator({"--replay", file, "--count", "3", "--speed", "max"});
+    c.start_simulator({"--replay", file, "--count", "2", "--speed", "max"});
     c.start_daemon(key);
-    ASSERT_TRUE(c.sub.wait_for_count("evn/state", 3, 30s)) << c.daemon->err();
-    for (const auto& got : parse_all(c.sub.payloads("evn/state"))) {
-        EXPECT_EQ(got, json::parse(ref.out));
-    }
+    ASSERT_TRUE(c.sub.wait_for_count("evn/state", 1, 30s)) << c.daemon->err();
+    ASSERT_TRUE(c.daemon->wait_for_stderr("again (last ", 30s)) << c.daemon->err();
+    EXPECT_NE(c.daemon->err().find("a replayed or repeated telegram; not published"),
+              std::string::npos)
+        << c.daemon->err();
     // raw is the telegram's bytes: the capture's frames, back to back.
     std::ifstream in(file);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -130,6 +134,17 @@ TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode) {
     const std::string hex = to_hex(frames, true);
     EXPECT_EQ(c.sub.payloads("evn/raw").at(0), hex);
     c.stop_daemon();
+    // Stopping delivers everything queued before "offline": a second state would be here now.
+    ASSERT_TRUE(c.sub.wait_for(
+        [](const std::vector<received_message>& all) {
+            return std::any_of(all.begin(), all.end(), [](const received_message& m) {
+                return m.topic == "evn/status" && m.payload == "offline";
+            });
+        },
+        10s));
+    const auto states = parse_all(c.sub.payloads("evn/state"));
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(states[0], json::parse(ref.out));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -140,6 +155,56 @@ INSTANTIATE_TEST_SUITE_P(
                       std::pair{std::string("evn_sagemcom_t210d_fkw9"),
                                 std::string("E36344D76C1F6E5DD9F54258B5508866")}),
     [](const auto& param_info) { return param_info.param.first; });
+
+// Every push the simulator drops (it loses a continuation frame, so the push cannot be
+// decoded) leaves a gap in the frame counter; the diagnostics count exactly those between the
+// first and the last push that arrived (before and after them no gap can be seen).
+TEST(e2e, pushes_lost_on_the_wire_are_counted_by_the_frame_counter) {
+    chain c;
+    const std::size_t n = 200;
+    c.start_simulator({"--key", evn_key, "--count", std::to_string(n), "--speed", "max", "--seed",
+                       "5", "--drop-frame", "0.15", "--expect", c.expect_file()});
+    c.start_daemon(evn_key);
+    ASSERT_EQ(c.simulator->wait(60s), 0) << c.simulator->err();
+
+    const auto expect = read_json_lines(c.expect_file());
+    ASSERT_EQ(expect.size(), n);
+    std::vector<std::size_t> arrived;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (expect[i].at("fault") == "none") arrived.push_back(i);
+    }
+    ASSERT_GE(arrived.size(), 2u);
+    std::size_t lost = 0;
+    std::size_t gaps = 0;
+    for (std::size_t k = 1; k < arrived.size(); ++k) {
+        const std::size_t missing = arrived[k] - arrived[k - 1] - 1;
+        lost += missing;
+        if (missing > 0) ++gaps;
+    }
+    ASSERT_GT(lost, 0u);
+    ASSERT_TRUE(c.sub.wait_for(
+        [&](const std::vector<received_message>& all) {
+            for (auto it = all.rbegin(); it != all.rend(); ++it) {
+                if (it->topic != "evn/diagnostics") continue;
+                return json::parse(it->payload).at("telegrams_ok") == arrived.size();
+            }
+            return false;
+        },
+        30s))
+        << c.daemon->err();
+    const json d = c.last_diagnostics();
+    const json& fc = d.at("frame_counter");
+    EXPECT_EQ(fc.at("lost_pushes"), lost) << d.dump();
+    EXPECT_EQ(fc.at("gaps"), gaps) << d.dump();
+    EXPECT_EQ(fc.at("duplicates"), 0) << d.dump();
+    EXPECT_EQ(fc.at("backwards"), 0) << d.dump();
+    EXPECT_EQ(fc.at("jumps"), 0) << d.dump();
+    EXPECT_EQ(c.sub.payloads("evn/state").size(), arrived.size());
+    EXPECT_NE(c.daemon->err().find("lost on the wire"), std::string::npos) << c.daemon->err();
+    c.stop_daemon();
+    EXPECT_NE(c.daemon->err().find(std::to_string(lost) + " pushes lost"), std::string::npos)
+        << c.daemon->err();
+}
 
 TEST(e2e, damaged_pushes_are_counted_and_every_intact_one_delivered) {
     chain c;

@@ -252,6 +252,52 @@ TEST_F(MqttPublisher, PublishesEveryTopicOfARealReading) {
     EXPECT_FALSE(pub.stats().connected);
 }
 
+// The Wiener Netze Siemens IM350 capture (plaintext; OBIS codes implied by its push profile):
+// a topic for each of its eight named values, none for what it does not send.
+TEST_F(MqttPublisher, PublishesTheNamedValuesOfAnImpliedObisProfile) {
+    const auto& c = test::capture_by_id("wienernetze_siemens_rddl");
+    telegram_decoder dec(decoder_keys{});
+    reading r;
+    ASSERT_FALSE(dec.decode_apdu(c.plaintext, r));
+    ASSERT_EQ(r.layout, value_layout::wiener_netze_im350);
+
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"p1/#"});
+    auto config = config_for(broker, "p1");
+    config.discovery.enabled = false;
+    config.publish_raw = false;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
+    pub.publish_reading(r, c.plaintext);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 1; })) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("p1/state", 1));
+    stop(pub);
+
+    const std::map<std::string, std::string> expected = {
+        {"p1/w_p", "1465"},
+        {"p1/w_n", "0"},
+        {"p1/r_p", "0"},
+        {"p1/r_n", "5521"},
+        {"p1/p_p", "4"},
+        {"p1/p_n", "0"},
+        {"p1/q_p", "0"},
+        {"p1/q_n", "18"},
+        {"p1/meter_number", "SMS1030788000020"},
+        {"p1/clock", "2021-10-21T03:40:34Z"},
+    };
+    std::set<std::string> topics;
+    for (const auto& m : sub.messages())
+        topics.insert(m.topic);
+    std::set<std::string> want{"p1/state", "p1/status"};
+    for (const auto& [topic, payload] : expected) {
+        want.insert(topic);
+        EXPECT_EQ(sub.payloads(topic), std::vector<std::string>{payload}) << topic;
+    }
+    EXPECT_EQ(topics, want);
+    EXPECT_EQ(nlohmann::json::parse(sub.payloads("p1/state").front()), to_json(r));
+}
+
 TEST_F(MqttPublisher, SwitchesTurnTopicGroupsOff) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"s1/#", "s2/#"});

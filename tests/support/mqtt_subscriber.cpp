@@ -45,7 +45,11 @@ std::string unhex(const std::string& h) {
 
 }  // namespace
 
-mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::vector<std::string>& filters) {
+mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::vector<std::string>& filters)
+    : mqtt_subscriber(uri, filters, session{}) {}
+
+mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::vector<std::string>& filters,
+                                 const session& s) {
     const std::string scheme = "tcp://";
     if (uri.rfind(scheme, 0) != 0) throw std::runtime_error("mqtt_subscriber wants tcp://");
     const auto colon = uri.rfind(':');
@@ -55,21 +59,23 @@ mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::vector<std::
     static std::atomic<int> counter{0};
     // stdbuf: mosquitto_sub's stdout is a pipe here, and we need its lines as they happen
     // (the SUBACK line would otherwise sit in a buffer until the first message).
-    std::vector<std::string> args{
-        "stdbuf",
-        "-oL",
-        "mosquitto_sub",
-        "-h",
-        host_,
-        "-p",
-        port_,
-        "-q",
-        "2",
-        "-d",
-        "-i",
-        "test-sub-" + std::to_string(::getpid()) + "-" + std::to_string(++counter),
-        "-F",
-        "MSG %r %q %t %x"};
+    std::vector<std::string> args{"stdbuf",
+                                  "-oL",
+                                  "mosquitto_sub",
+                                  "-h",
+                                  host_,
+                                  "-p",
+                                  port_,
+                                  "-q",
+                                  "2",
+                                  "-d",
+                                  "-i",
+                                  s.client_id.empty() ? "test-sub-" + std::to_string(::getpid()) +
+                                                            "-" + std::to_string(++counter)
+                                                      : s.client_id,
+                                  "-F",
+                                  "MSG %r %q %t %x"};
+    if (s.persistent) args.push_back("-c");
     for (const auto& f : filters) {
         args.push_back("-t");
         args.push_back(f);

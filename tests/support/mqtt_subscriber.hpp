@@ -29,6 +29,15 @@ class mqtt_subscriber {
     // subscription; throws if it does not within 5 s. mosquitto_sub reconnects and subscribes
     // again by itself if the broker restarts.
     mqtt_subscriber(const std::string& uri, const std::vector<std::string>& filters);
+    // With a fixed client id and clean_session false (mosquitto_sub -c), the broker keeps the
+    // subscription and queues messages while the subscriber is away (e.g. reconnecting after
+    // a broker restart; the broker needs persistence to keep them across its own death).
+    struct session {
+        std::string client_id;  // empty: a unique one
+        bool persistent = false;
+    };
+    mqtt_subscriber(const std::string& uri, const std::vector<std::string>& filters,
+                    const session& s);
     ~mqtt_subscriber();
     mqtt_subscriber(const mqtt_subscriber&) = delete;
     mqtt_subscriber& operator=(const mqtt_subscriber&) = delete;

@@ -107,12 +107,91 @@ TEST(HaDiscovery, OnlyTheValuesTheMeterSends) {
         names.insert(m.topic.substr(start, end - start));
     }
     std::set<std::string> sent;
-    for (const auto* n : {"w_p", "w_n", "p_p", "p_n", "u1", "u2", "u3", "i1", "i2", "i3", "phi"}) {
-        if (r.named(n)) sent.insert(n);
+    for (const auto& q : named_quantities()) {
+        if (r.named(q.name)) sent.insert(std::string(q.name));
     }
     EXPECT_EQ(names, sent);
     EXPECT_EQ(names.count("u2"), 0u);
     EXPECT_EQ(names.count("u1"), 1u);
+    EXPECT_EQ(names.count("r_p"), 1u);  // TINETZ sends reactive energy
+    EXPECT_EQ(names.count("q_p"), 0u);  // ... but not reactive power
+}
+
+// The Wiener Netze Siemens IM350 (real capture, plaintext; implied OBIS codes): energy,
+// reactive energy, power and reactive power, nothing else.
+TEST(HaDiscovery, ImpliedObisProfileGetsItsSensors) {
+    const auto& c = test::capture_by_id("wienernetze_siemens_rddl");
+    telegram_decoder dec(decoder_keys{});
+    reading r;
+    ASSERT_FALSE(dec.decode_apdu(c.plaintext, r));
+    mqtt_config config;
+    config.discovery.unit = energy_unit::kwh;
+    const auto ms = ha_discovery_messages(r, config);
+    std::vector<std::string> topics;
+    for (const auto& m : ms)
+        topics.push_back(m.topic);
+    const std::string base = "homeassistant/sensor/evn-mbus-SMS1030788000020/";
+    EXPECT_EQ(topics, (std::vector<std::string>{base + "w_p/config", base + "w_n/config",
+                                                base + "r_p/config", base + "r_n/config",
+                                                base + "p_p/config", base + "p_n/config",
+                                                base + "q_p/config", base + "q_n/config"}));
+    // Reactive energy: counts up, but is not "energy" (no kWh division, no device class).
+    const auto& r_n = sensor(ms, "r_n");
+    EXPECT_FALSE(r_n.contains("device_class"));
+    EXPECT_EQ(r_n.at("state_class"), "total_increasing");
+    EXPECT_EQ(r_n.at("unit_of_measurement"), "varh");
+    EXPECT_FALSE(r_n.contains("value_template"));
+    EXPECT_EQ(r_n.at("name"), "Reactive energy export");
+    const auto& q_n = sensor(ms, "q_n");
+    EXPECT_EQ(q_n.at("device_class"), "reactive_power");
+    EXPECT_EQ(q_n.at("state_class"), "measurement");
+    EXPECT_EQ(q_n.at("unit_of_measurement"), "var");
+    EXPECT_EQ(q_n.at("state_topic"), "evn/q_n");
+    EXPECT_EQ(sensor(ms, "w_p").at("unit_of_measurement"), "kWh");
+    // No system title in a plaintext push: no manufacturer in the device.
+    EXPECT_FALSE(ms.front().payload.at("device").contains("manufacturer"));
+}
+
+// Synthetic: a reading with every named quantity gets one sensor each, in the documented
+// order, each with a unit, device class and state class Home Assistant accepts.
+TEST(HaDiscovery, EveryNamedQuantityHasASensor) {
+    reading r;
+    r.meter_number = "TEST0001";
+    r.title = {'L', 'G', 'Z', 0, 0, 0, 0, 1};
+    for (const auto& q : named_quantities()) {
+        obis_value v;
+        v.code = obis_code{{1, 0, q.c, q.d, q.e, 255}};
+        v.type = axdr_type::double_long_unsigned;
+        v.raw_unsigned = 1;
+        r.values.push_back(v);
+    }
+    const auto ms = ha_discovery_messages(r, mqtt_config{});
+    ASSERT_EQ(ms.size(), named_quantities().size());
+    const std::set<std::string> allowed_classes = {
+        "energy", "power", "reactive_power", "voltage", "current", "power_factor", "frequency"};
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+        const auto& q = named_quantities()[i];
+        const auto& p = ms[i].payload;
+        EXPECT_EQ(ms[i].topic,
+                  "homeassistant/sensor/evn-mbus-TEST0001/" + std::string(q.name) + "/config");
+        EXPECT_EQ(p.at("state_topic"), "evn/" + std::string(q.name));
+        EXPECT_EQ(p.value("unit_of_measurement", ""), q.unit) << q.name;
+        if (p.contains("device_class")) {
+            EXPECT_EQ(allowed_classes.count(p.at("device_class")), 1u) << q.name;
+        }
+        const bool counter = q.d == 8;
+        EXPECT_EQ(p.at("state_class"), counter ? "total_increasing" : "measurement") << q.name;
+        EXPECT_EQ(p.at("device").at("manufacturer"), "Landis+Gyr");
+    }
+    EXPECT_EQ(sensor(ms, "f").at("device_class"), "frequency");
+    EXPECT_EQ(sensor(ms, "f").at("unit_of_measurement"), "Hz");
+    EXPECT_EQ(sensor(ms, "f").at("name"), "Frequency");
+    EXPECT_EQ(sensor(ms, "phi2").at("device_class"), "power_factor");
+    EXPECT_FALSE(sensor(ms, "phi2").contains("unit_of_measurement"));
+    EXPECT_EQ(sensor(ms, "p3_n").at("device_class"), "power");
+    EXPECT_EQ(sensor(ms, "p3_n").at("name"), "Power export L3");
+    EXPECT_EQ(sensor(ms, "w_p_t2").at("device_class"), "energy");
+    EXPECT_EQ(sensor(ms, "w_p_t2").at("name"), "Energy import tariff 2");
 }
 
 TEST(HaDiscovery, KilowattHoursDivideInHomeAssistant) {
@@ -176,6 +255,7 @@ TEST(HaDiscovery, PrefixExpiryAndIdentity) {
     EXPECT_EQ(manufacturer_name("ISK"), "Iskraemeco");
     EXPECT_EQ(manufacturer_name("LGZ"), "Landis+Gyr");
     EXPECT_EQ(manufacturer_name("SMS"), "Siemens");
+    EXPECT_EQ(manufacturer_name("KFM"), "Kaifa");
     EXPECT_EQ(manufacturer_name("XYZ"), "XYZ");
 }
 

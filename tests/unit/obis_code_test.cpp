@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <iterator>
@@ -63,10 +64,42 @@ struct named_case {
     std::string_view unit;
 };
 
+// The names users' dashboards depend on: never change one of these.
 const named_case named_cases[] = {
-    {1, 8, 0, "w_p", "Wh"}, {2, 8, 0, "w_n", "Wh"}, {1, 7, 0, "p_p", "W"}, {2, 7, 0, "p_n", "W"},
-    {32, 7, 0, "u1", "V"},  {52, 7, 0, "u2", "V"},  {72, 7, 0, "u3", "V"}, {31, 7, 0, "i1", "A"},
-    {51, 7, 0, "i2", "A"},  {71, 7, 0, "i3", "A"},  {13, 7, 0, "phi", ""},
+    {1, 8, 0, "w_p", "Wh"},
+    {2, 8, 0, "w_n", "Wh"},
+    {1, 7, 0, "p_p", "W"},
+    {2, 7, 0, "p_n", "W"},
+    {32, 7, 0, "u1", "V"},
+    {52, 7, 0, "u2", "V"},
+    {72, 7, 0, "u3", "V"},
+    {31, 7, 0, "i1", "A"},
+    {51, 7, 0, "i2", "A"},
+    {71, 7, 0, "i3", "A"},
+    {13, 7, 0, "phi", ""},
+    // Tariffs, reactive energy and power, per-phase power and power factor, frequency.
+    {1, 8, 1, "w_p_t1", "Wh"},
+    {1, 8, 2, "w_p_t2", "Wh"},
+    {2, 8, 1, "w_n_t1", "Wh"},
+    {2, 8, 2, "w_n_t2", "Wh"},
+    {3, 8, 0, "r_p", "varh"},
+    {4, 8, 0, "r_n", "varh"},
+    {3, 8, 1, "r_p_t1", "varh"},
+    {3, 8, 2, "r_p_t2", "varh"},
+    {4, 8, 1, "r_n_t1", "varh"},
+    {4, 8, 2, "r_n_t2", "varh"},
+    {3, 7, 0, "q_p", "var"},
+    {4, 7, 0, "q_n", "var"},
+    {21, 7, 0, "p1_p", "W"},
+    {41, 7, 0, "p2_p", "W"},
+    {61, 7, 0, "p3_p", "W"},
+    {22, 7, 0, "p1_n", "W"},
+    {42, 7, 0, "p2_n", "W"},
+    {62, 7, 0, "p3_n", "W"},
+    {33, 7, 0, "phi1", ""},
+    {53, 7, 0, "phi2", ""},
+    {73, 7, 0, "phi3", ""},
+    {14, 7, 0, "f", "Hz"},
 };
 
 TEST(name_for, known_quantities) {
@@ -98,6 +131,24 @@ TEST(name_for, names_are_distinct) {
     }
 }
 
+TEST(name_for, named_quantities_lists_every_name_once) {
+    const auto all = evn_mbus::named_quantities();
+    EXPECT_EQ(all.size(), std::size(named_cases));
+    for (const named_case& nc : named_cases) {
+        const auto n =
+            std::count_if(all.begin(), all.end(), [&](const auto& q) { return q.name == nc.name; });
+        EXPECT_EQ(n, 1) << nc.name;
+    }
+    for (const auto& q : all) {
+        const auto named = evn_mbus::name_for(electricity(q.c, q.d, q.e));
+        ASSERT_TRUE(named.has_value()) << q.name;
+        EXPECT_EQ(named->name, q.name);
+    }
+    // The order of the log line and the Home Assistant sensors starts as it always did.
+    EXPECT_EQ(all[0].name, "w_p");
+    EXPECT_EQ(all[1].name, "w_n");
+}
+
 TEST(name_for, not_electricity_is_nullopt) {
     // Same C.D.E, but A = 0 (abstract), 6 (heat), 7 (gas).
     EXPECT_FALSE(evn_mbus::name_for(obis_code{{0, 0, 1, 8, 0, 255}}).has_value());
@@ -112,12 +163,16 @@ TEST(name_for, unknown_codes_are_nullopt) {
     EXPECT_FALSE(evn_mbus::name_for(electricity(96, 1, 0)).has_value());
     EXPECT_FALSE(evn_mbus::name_for(electricity(200, 200, 200)).has_value());
     EXPECT_FALSE(evn_mbus::name_for(electricity(32, 8, 0)).has_value());  // no such register
+    EXPECT_FALSE(evn_mbus::name_for(electricity(1, 8, 3)).has_value());   // tariff 3: unnamed
 }
 
 // ---- unit_symbol -----------------------------------------------------------------------------
 
 TEST(unit_symbol, common_units) {
     EXPECT_EQ(evn_mbus::unit_symbol(30), "Wh");
+    EXPECT_EQ(evn_mbus::unit_symbol(32), "varh");
+    EXPECT_EQ(evn_mbus::unit_symbol(29), "var");
+    EXPECT_EQ(evn_mbus::unit_symbol(44), "Hz");
     EXPECT_EQ(evn_mbus::unit_symbol(27), "W");
     EXPECT_EQ(evn_mbus::unit_symbol(35), "V");
     EXPECT_EQ(evn_mbus::unit_symbol(33), "A");

@@ -1,0 +1,50 @@
+// The link-layer framing a meter uses for its pushes on the customer interface: M-Bus long
+// frames (EN 13757-2; EVN, Salzburg Netz, TINETZ, ...) or HDLC frames (IEC 62056-46; Wiener
+// Netze, Kärnten Netz, Netz Burgenland, ...). The decoder can be told which one, or find out
+// from the bytes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace evn_mbus {
+
+// Configuration (serial.link: auto | mbus | hdlc) and, in a reading, what was detected
+// (auto_detect there means "not from a link frame", e.g. a bare APDU).
+enum class link_layer { auto_detect, mbus, hdlc };
+
+// The configuration spelling: "auto", "mbus", "hdlc".
+constexpr std::string_view to_string(link_layer l) noexcept {
+    switch (l) {
+        case link_layer::mbus:
+            return "mbus";
+        case link_layer::hdlc:
+            return "hdlc";
+        case link_layer::auto_detect:
+            break;
+    }
+    return "auto";
+}
+
+// For people: "M-Bus", "HDLC, general block transfer", ... ("unknown" for auto_detect).
+constexpr std::string_view describe_link(link_layer l, bool block_transfer) noexcept {
+    switch (l) {
+        case link_layer::mbus:
+            return block_transfer ? "M-Bus, general block transfer" : "M-Bus";
+        case link_layer::hdlc:
+            return block_transfer ? "HDLC, general block transfer" : "HDLC";
+        case link_layer::auto_detect:
+            break;
+    }
+    return block_transfer ? "unknown link, general block transfer" : "unknown link";
+}
+
+// Frame counters of one link layer, for diagnostics; they only grow.
+struct link_stats {
+    std::uint64_t frames = 0;          // frames with data handed out
+    std::uint64_t skipped_bytes = 0;   // bytes skipped while looking for a frame start
+    std::uint64_t control_frames = 0;  // valid frames without data (acks, HDLC RR/UA...)
+    std::uint64_t bad_frames = 0;      // candidates dropped with an error
+};
+
+}  // namespace evn_mbus

@@ -1,0 +1,100 @@
+#include "evn_mbus/block_transfer.hpp"
+
+#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/error.hpp"
+
+namespace evn_mbus {
+namespace {
+
+constexpr std::uint8_t last_block_bit = 0x80;
+constexpr std::uint8_t streaming_bit = 0x40;
+constexpr std::uint8_t window_mask = 0x3F;
+constexpr std::size_t header_size = 6;  // tag, block-control, block-number, block-number-ack
+
+reassembly_event failure(std::span<const std::uint8_t> raw, std::error_code ec) {
+    reassembly_event ev;
+    ev.what = reassembly_event::kind::error;
+    ev.raw = raw;
+    ev.error = ec;
+    return ev;
+}
+
+}  // namespace
+
+std::error_code parse_gbt_block(std::span<const std::uint8_t> apdu, gbt_block& out) {
+    if (apdu.empty() || apdu[0] != apdu_tag::general_block_transfer) {
+        return errc::unsupported_apdu;
+    }
+    if (apdu.size() < header_size + 1) return errc::bad_block_transfer;
+    const std::uint8_t control = apdu[1];
+    out.last = (control & last_block_bit) != 0;
+    out.streaming = (control & streaming_bit) != 0;
+    out.window = static_cast<std::uint8_t>(control & window_mask);
+    out.number = static_cast<std::uint16_t>(apdu[2] << 8 | apdu[3]);
+    out.number_ack = static_cast<std::uint16_t>(apdu[4] << 8 | apdu[5]);
+    std::size_t pos = header_size;
+    std::size_t length = 0;
+    if (!read_axdr_length(apdu, pos, length) || apdu.size() - pos != length) {
+        return errc::bad_block_transfer;
+    }
+    out.data = apdu.subspan(pos);
+    return {};
+}
+
+bool block_transfer_reassembler::reset() {
+    const bool dropped = in_progress_;
+    in_progress_ = false;
+    done_ = false;
+    next_number_ = 1;
+    apdu_.clear();
+    raw_.clear();
+    return dropped;
+}
+
+reassembly_event block_transfer_reassembler::add(std::span<const std::uint8_t> apdu,
+                                                 std::span<const std::uint8_t> raw) {
+    using kind = reassembly_event::kind;
+    if (done_) reset();
+    if (apdu.empty() || apdu[0] != apdu_tag::general_block_transfer) {
+        // Not a block: it stands alone, and ends any unfinished transfer.
+        reassembly_event ev;
+        if (reset()) ev.dropped = errc::missing_segment;
+        ev.what = kind::telegram;
+        ev.apdu = apdu;
+        ev.raw = raw;
+        return ev;
+    }
+    gbt_block block;
+    if (auto ec = parse_gbt_block(apdu, block)) {
+        reset();
+        return failure(raw, ec);
+    }
+    std::error_code dropped;
+    if (block.number == 1) {
+        // A transfer always starts with block 1: whatever was in progress is lost.
+        if (reset()) dropped = errc::missing_segment;
+        in_progress_ = true;
+    } else if (!in_progress_ || block.number != next_number_) {
+        reset();
+        return failure(raw, errc::missing_segment);
+    }
+    if (apdu_.size() + block.data.size() > max_apdu_size) {
+        reset();
+        return failure(raw, errc::telegram_too_long);
+    }
+    apdu_.insert(apdu_.end(), block.data.begin(), block.data.end());
+    raw_.insert(raw_.end(), raw.begin(), raw.end());
+    next_number_ = static_cast<std::uint16_t>(block.number + 1);
+
+    reassembly_event ev;
+    ev.dropped = dropped;
+    if (!block.last) return ev;
+    in_progress_ = false;
+    done_ = true;
+    ev.what = kind::telegram;
+    ev.apdu = apdu_;
+    ev.raw = raw_;
+    return ev;
+}
+
+}  // namespace evn_mbus
