@@ -309,6 +309,12 @@ void loader::build_schema() {
          [this, &s](const entry& e) {
              if (auto v = integer(e, 1, 3600, "seconds")) s.reopen_max = std::chrono::seconds{*v};
          }},
+        {"no_data_warning_s",
+         [this, &s](const entry& e) {
+             if (auto v = integer(e, 0, 86400, "seconds")) {
+                 s.no_data_warning = std::chrono::seconds{*v};
+             }
+         }},
     };
 
     schema_["meter"] = {
@@ -1033,6 +1039,7 @@ std::string effective_config_yaml(const daemon_config& c) {
         out << YAML::Key << "idle_gap_ms" << YAML::Value << c.serial.idle_gap.count();
         out << YAML::Key << "link" << YAML::Value << link(c.serial.link);
         out << YAML::Key << "reopen_max_s" << YAML::Value << c.serial.reopen_max.count();
+        out << YAML::Key << "no_data_warning_s" << YAML::Value << c.serial.no_data_warning.count();
         out << YAML::EndMap;
 
         out << YAML::Key << "meter" << YAML::Value << YAML::BeginMap;

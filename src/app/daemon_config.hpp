@@ -30,6 +30,9 @@ struct serial_config {
     link_layer link = link_layer::auto_detect;  // serial.link: auto | mbus | hdlc
     // serial.reopen_max_s: longest wait between attempts to (re)open a missing device.
     std::chrono::seconds reopen_max{2};
+    // serial.no_data_warning_s: an open port with no byte for this long gets one warning (0:
+    // never). Meters push every 1 to 10 s, so a minute of silence is never normal.
+    std::chrono::seconds no_data_warning{60};
 
     bool operator==(const serial_config&) const = default;
 };

@@ -79,6 +79,7 @@ service::service(run_options options)
       summary_timer_(io_),
       diagnostics_timer_(io_),
       shutdown_timer_(io_),
+      silence_timer_(io_),
       notifier_(io_) {}
 
 service::~service() = default;
@@ -160,11 +161,15 @@ void service::start_serial() {
         log_->info("serial port {} {} ({})", config_.serial.device, again ? "is back" : "open",
                    line_settings(config_.serial));
         stats_.serial_reopens = serial_ ? serial_->reopen_count() : 0;
+        last_data_ = std::chrono::steady_clock::now();
+        line_silent_ = false;
+        watch_silence();
         mark_ready();
         update_status();
     };
     h.on_failure = [this](const std::string& what, bool first) {
         if (first) log_->warn("{}", what);
+        silence_timer_.cancel();  // the port is gone: that has its own message
         // Ready even without the device: the service runs and waits for it; failing the
         // start would make systemd restart it in a loop while the adapter is unplugged.
         mark_ready();
@@ -175,11 +180,39 @@ void service::start_serial() {
 }
 
 void service::on_bytes(std::span<const std::uint8_t> bytes) {
+    last_data_ = std::chrono::steady_clock::now();
+    if (line_silent_) {
+        line_silent_ = false;
+        log_->info("data from the meter on {} again", config_.serial.device);
+        watch_silence();
+    }
     if (log_->should_log(spdlog::level::trace)) {
         log_->trace("read {} bytes: {}", bytes.size(), to_hex(bytes));
     }
     decoder_->feed(bytes);
     drain();
+}
+
+void service::watch_silence() {
+    const auto limit = config_.serial.no_data_warning;
+    if (limit.count() <= 0 || stopping_) return;
+    // Re-armed from the last byte rather than on every read: a timer reset per chunk of
+    // bytes would cost more than the data.
+    silence_timer_.expires_at(last_data_ + limit);
+    silence_timer_.async_wait([this, limit](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (std::chrono::steady_clock::now() - last_data_ < limit) {
+            watch_silence();
+            return;
+        }
+        line_silent_ = true;
+        log_->warn(
+            "no data from the meter on {} for {} s: check that the customer interface is "
+            "activated in your grid operator's portal, that the M-Bus wires are on pins 3 and 4 "
+            "of the RJ12 plug, and that the interface board's TX goes to the "
+            "Pi's RXD (GPIO 15, pin 10); this message comes once, until data arrives",
+            config_.serial.device, limit.count());
+    });
 }
 
 void service::on_idle() {
@@ -393,6 +426,7 @@ void service::shutdown() {
     notifier_.stop_watchdog();
     summary_timer_.cancel();
     diagnostics_timer_.cancel();
+    silence_timer_.cancel();
     reload_signal_.cancel();
     if (serial_) serial_->stop();
     // Pending readings get a bounded time to reach the broker; then the loop ends anyway.

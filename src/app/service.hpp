@@ -67,6 +67,8 @@ class service {
     void update_status();
     void mark_ready();  // READY=1, once
     void make_publisher();
+    // Warns once when the open port stays silent for serial.no_data_warning_s.
+    void watch_silence();
 
     run_options options_;
     daemon_config config_;
@@ -76,6 +78,9 @@ class service {
     boost::asio::steady_timer summary_timer_;
     boost::asio::steady_timer diagnostics_timer_;
     boost::asio::steady_timer shutdown_timer_;
+    boost::asio::steady_timer silence_timer_;
+    std::chrono::steady_clock::time_point last_data_;  // last byte, or when the port opened
+    bool line_silent_ = false;                         // the no-data warning was given
     std::shared_ptr<spdlog::logger> log_;
     std::unique_ptr<telegram_decoder> decoder_;
     std::unique_ptr<serial_reader> serial_;

@@ -83,6 +83,42 @@ TEST(service, reads_the_serial_line_and_prints_what_decode_prints) {
     EXPECT_NE(d->err().find("stopped (1 telegrams ok, 0 failed"), std::string::npos) << d->err();
 }
 
+// A port that is open but silent (interface not activated, wires on the wrong pins) gets one
+// warning that says what to check, not one per interval; data ends it, and a new silence
+// warns again.
+TEST(service, a_silent_line_gets_one_warning_until_data_arrives) {
+    rig r;
+    const std::string device = r.uart.link().string();
+    write_file(r.config, "serial:\n  device: " + device +
+                             "\n  no_data_warning_s: 1\nmeter:\n  key: \"" + evn_key +
+                             "\"\nlog:\n  level: info\n");
+    child_process d(
+        {binary, "run", "--config", r.config, "--no-mqtt", "--print", "--log-target", "stderr"});
+    const std::string warning = "no data from the meter on " + device + " for 1 s";
+    auto warnings = [&] {
+        std::size_t n = 0;
+        const std::string& err = d.err();
+        for (auto pos = err.find(warning); pos != err.npos; pos = err.find(warning, pos + 1))
+            ++n;
+        return n;
+    };
+    ASSERT_TRUE(d.wait_for_stderr(warning, 10s)) << d.err();
+    EXPECT_NE(d.err().find("activated in your grid operator's portal"), std::string::npos);
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_EQ(warnings(), 1u) << d.err();
+
+    r.uart.send_push(evn().frames);
+    ASSERT_TRUE(d.wait_for_stdout_lines(1, 10s)) << d.err();
+    EXPECT_NE(d.err().find("data from the meter on " + device + " again"), std::string::npos)
+        << d.err();
+    ASSERT_TRUE(
+        d.wait_until([&](const std::string&, const std::string&) { return warnings() == 2; }, 10s))
+        << d.err();
+
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait(10s), 0) << d.err();
+}
+
 TEST(service, unusable_config_exits_78_and_says_what_to_fix) {
     temp_dir dir;
     const std::string config = dir.file("bad.yaml");
