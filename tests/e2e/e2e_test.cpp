@@ -65,9 +65,11 @@ struct chain {
         ASSERT_TRUE(simulator->wait_for_stdout_lines(1, 10s)) << simulator->err();
     }
 
-    void start_daemon(const std::string& key, const std::string& extra_mqtt = "") {
+    void start_daemon(const std::string& key, const std::string& extra_mqtt = "",
+                      const std::string& auth_key = "") {
         const std::string config = dir.file("evn-mbus.yaml");
         std::ofstream(config) << "serial:\n  device: " << link() << "\nmeter:\n  key: \"" << key
+                              << (auth_key.empty() ? "" : "\"\n  auth_key: \"" + auth_key)
                               << "\"\nmqtt:\n  uri: " << broker.uri()
                               << "\n  diagnostics_interval_s: 1\n  discovery:\n    enabled: false\n"
                               << extra_mqtt << "log:\n  level: info\n";
@@ -108,19 +110,28 @@ TEST(e2e, synthetic_pushes_arrive_exactly_as_the_simulator_encoded_them) {
     c.stop_daemon();
 }
 
-class e2e_replay : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+struct replay_case {
+    std::string id;
+    std::string key;
+    std::string auth_key;  // only the Landis+Gyr capture is authenticated
+};
+
+class e2e_replay : public ::testing::TestWithParam<replay_case> {};
 
 // The capture is written to the line twice: the second time it is the same telegram, frame
 // counter and all (a repeat or a replay), which is published once and reported.
 TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published_once) {
-    const auto& [id, key] = GetParam();
+    const auto& [id, key, auth_key] = GetParam();
     const std::string file = fixtures + "/" + id + ".hex";
-    const auto ref = run_process({binary, "decode", "--key", key, file});
+    std::vector<std::string> decode{binary, "decode", "--key", key};
+    if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
+    decode.push_back(file);
+    const auto ref = run_process(decode);
     ASSERT_EQ(ref.status, 0) << ref.err;
 
     chain c;
     c.start_simulator({"--replay", file, "--count", "2", "--speed", "max"});
-    c.start_daemon(key);
+    c.start_daemon(key, "", auth_key);
     ASSERT_TRUE(c.sub.wait_for_count("evn/state", 1, 30s)) << c.daemon->err();
     ASSERT_TRUE(c.daemon->wait_for_stderr("again (last ", 30s)) << c.daemon->err();
     EXPECT_NE(c.daemon->err().find("a replayed or repeated telegram; not published"),
@@ -149,12 +160,18 @@ TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published
 
 INSTANTIATE_TEST_SUITE_P(
     captures, e2e_replay,
-    ::testing::Values(std::pair{std::string("evn_kaifa_ma309_doc"), evn_key},
-                      std::pair{std::string("tinetz_kaifa_ma309_doc"),
-                                std::string("101112131415161718191A1B1C1D1E1F")},
-                      std::pair{std::string("evn_sagemcom_t210d_fkw9"),
-                                std::string("E36344D76C1F6E5DD9F54258B5508866")}),
-    [](const auto& param_info) { return param_info.param.first; });
+    ::testing::Values(
+        replay_case{"evn_kaifa_ma309_doc", evn_key, ""},
+        replay_case{"tinetz_kaifa_ma309_doc", "101112131415161718191A1B1C1D1E1F", ""},
+        replay_case{"evn_sagemcom_t210d_fkw9", "E36344D76C1F6E5DD9F54258B5508866", ""},
+        // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens IM350
+        // (Wiener Netze), Iskraemeco AM550 (Kärnten Netz).
+        replay_case{"lgz_e450_landis_gyr_e450", "5C316162209EBB790B52EB0E7FC5B11C",
+                    "92705C5C97286064EABAE38D190F87A4"},
+        replay_case{"wienernetze_siemens_rddl", "4F9278B252D90B3F742F5711232AD27A", ""},
+        replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "F9897984D43D3108AAFC4DE19DA85713",
+                    ""}),
+    [](const auto& param_info) { return param_info.param.id; });
 
 // Every push the simulator drops (it loses a continuation frame, so the push cannot be
 // decoded) leaves a gap in the frame counter; the diagnostics count exactly those between the
