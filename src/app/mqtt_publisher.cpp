@@ -42,6 +42,7 @@ constexpr int paho_max_inflight = 100;   // the window plus status, discovery, d
 constexpr int status_qos = 1;            // "online"/"offline" and the will
 constexpr auto connect_timeout = 10s;
 constexpr std::chrono::milliseconds first_backoff{1000};
+constexpr std::chrono::milliseconds stop_retry{250};  // reconnect interval while stopping
 constexpr auto resend_delay = 1s;
 constexpr auto drop_log_interval = 60s;
 constexpr auto probe_timeout = 5s;
@@ -524,6 +525,17 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 log_->debug("MQTT: cannot subscribe to {}: {}", ha_status_topic_, e.what());
             }
         }
+        if (stopping_unreachable_) {
+            // Back while stopping: deliver the queue, then "offline" (no "online" first).
+            stopping_unreachable_ = false;
+            state_ = state::draining;
+            if (queue_.empty()) {
+                begin_disconnect();
+                return;
+            }
+            restart_sending();
+            return;
+        }
         publish_control(status_topic_, "online", status_qos);
         publish_discovery();
         if (diagnostics_) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
@@ -574,7 +586,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void schedule_reconnect() {
         state_ = state::waiting;
-        reconnect_timer_.expires_after(backoff_);
+        // While stopping, the bound is short: try every 250 ms, not with the growing backoff.
+        reconnect_timer_.expires_after(stopping_unreachable_ ? stop_retry : backoff_);
         auto w = weak();
         reconnect_timer_.async_wait([w](const boost::system::error_code& ec) {
             if (ec) return;
@@ -801,6 +814,27 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return;
         }
         stop_done_ = std::move(done);
+        const auto timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdown_timeout);
+        const auto drain = timeout > stop_grace ? timeout - stop_grace : 0ms;
+        if (state_ == state::waiting || state_ == state::connecting) {
+            // The broker is away. Giving up at once would leave its retained "online" standing
+            // (a crashed broker never sends the will, and a persistent one restores "online"),
+            // and lose the queue; so keep trying, quickly, until the bound.
+            if (drain.count() == 0) {
+                give_up_stopping();
+                return;
+            }
+            stopping_unreachable_ = true;
+            log_->info(
+                "stopping: the MQTT broker {} is unreachable; trying for {} s more to deliver "
+                "{} queued reading(s) and to say offline",
+                config_.uri, std::chrono::duration<double>(drain).count(), queue_.size());
+            backoff_ = first_backoff;
+            if (state_ == state::waiting) connect();
+            start_stop_timer(drain);
+            return;
+        }
         reconnect_timer_.cancel();
         if (state_ != state::connected) {
             ++gen_;
@@ -809,19 +843,35 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return;
         }
         state_ = state::draining;
-        const auto timeout =
-            std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdown_timeout);
-        const auto drain = timeout > stop_grace ? timeout - stop_grace : 0ms;
         if (queue_.empty() || drain.count() == 0) {
             begin_disconnect();
             return;
         }
+        start_stop_timer(drain);
+    }
+
+    // Ends the drain: a connected publisher says "offline" and disconnects; one that never got
+    // through gives up.
+    void start_stop_timer(std::chrono::milliseconds drain) {
         stop_timer_.expires_after(drain);
         auto w = weak();
         stop_timer_.async_wait([w](const boost::system::error_code& ec) {
             if (ec) return;
-            if (auto self = w.lock()) self->begin_disconnect();
+            auto self = w.lock();
+            if (!self) return;
+            if (self->state_ == state::draining) {
+                self->begin_disconnect();
+            } else if (self->state_ == state::waiting || self->state_ == state::connecting) {
+                self->give_up_stopping();
+            }
         });
+    }
+
+    void give_up_stopping() {
+        ++gen_;  // a connection completing later is ended by on_connect_result
+        reconnect_timer_.cancel();
+        report_unsent("the broker is unreachable");
+        finish_stop();
     }
 
     void begin_disconnect() {
@@ -908,7 +958,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     std::uint64_t gen_ = 0;  // connection attempt; completions of older ones are ignored
     std::chrono::milliseconds backoff_ = first_backoff;
     bool ever_connected_ = false;
-    bool failure_logged_ = false;  // the current outage was logged
+    bool failure_logged_ = false;        // the current outage was logged
+    bool stopping_unreachable_ = false;  // stop() came while the broker was away
 
     std::deque<queued_reading> queue_;
     std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()

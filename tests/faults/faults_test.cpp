@@ -512,5 +512,39 @@ TEST(faults, sigterm_while_the_broker_is_dead_exits_in_time) {
         << daemon->err();
 }
 
+// The broker crashes, the daemon is told to stop, the broker comes back within
+// mqtt.shutdown_timeout_s. The crashed broker never sent the will, and a persistent one (Debian's
+// default) returns with the retained "online" of before the crash: the daemon must keep trying
+// while stopping, and say "offline" once the broker is back.
+TEST(faults, sigterm_while_the_broker_is_dead_says_offline_if_it_returns_within_the_bound) {
+    temp_dir dir{"evn-mbus-faults"};
+    temp_dir db{"evn-mbus-faults-db"};
+    mosquitto_broker broker{mosquitto_broker::options{
+        std::nullopt,
+        {"persistence true", "persistence_location " + db.path() + "/", "autosave_interval 1"}}};
+    mqtt_subscriber sub{broker.uri(), {"evn/state", "evn/status"}};
+    auto simulator = start_simulator(dir.file("meter"), {"--speed", "20", "--seed", "47"});
+    auto daemon = start_daemon(
+        write_config(dir, dir.file("meter"), broker.uri(), "  shutdown_timeout_s: 5\n"));
+    ASSERT_TRUE(sub.wait_for_count("evn/state", 3, 20s)) << daemon->err();
+    std::this_thread::sleep_for(2500ms);  // the broker has saved the retained "online"
+    broker.kill();
+    ASSERT_TRUE(daemon->wait_for_stderr("MQTT connection lost", 10s)) << daemon->err();
+    const auto t0 = steady::now();
+    daemon->signal(SIGTERM);
+    std::this_thread::sleep_for(1000ms);
+    broker.restart();
+    const auto status = daemon->wait(10s);
+    const double took = seconds(steady::now() - t0);
+    ASSERT_TRUE(status.has_value()) << "still running 10 s after SIGTERM";
+    EXPECT_EQ(*status, 0) << daemon->err();
+    EXPECT_LE(took, 5.5) << daemon->err();
+    std::cout << "[ figures  ] exit " << took << " s after SIGTERM, broker back after 1 s\n";
+    mqtt_subscriber late{broker.uri(), {"evn/status"}};
+    ASSERT_TRUE(late.wait_for_count("evn/status", 1, 10s));
+    EXPECT_EQ(late.on("evn/status").back().payload, "offline") << daemon->err();
+    EXPECT_EQ(daemon->err().find("were not delivered"), std::string::npos) << daemon->err();
+}
+
 }  // namespace
 }  // namespace evn_mbus::test

@@ -591,15 +591,23 @@ TEST_F(MqttPublisher, StopDeliversWhatIsQueuedThenSaysOffline) {
     stop(pub);
 }
 
-TEST_F(MqttPublisher, StopWhileTheBrokerIsDownEndsAtOnce) {
+// Stopped while the broker is away, the publisher keeps trying until mqtt.shutdown_timeout
+// (less the final second) and then gives up, saying what was lost.
+TEST_F(MqttPublisher, StopWhileTheBrokerIsDownTriesUntilTheBoundThenGivesUp) {
     mosquitto_broker broker;
     broker.stop();
-    mqtt_publisher pub(io, config_for(broker, "x2"), log);
+    mqtt_publisher pub(io, config_for(broker, "x2"), log);  // shutdown_timeout 2 s
     pub.start();
     pub.publish_reading(numbered(0), raw);
     pub.publish_reading(numbered(1), raw);
     run_for(100ms);
+    const auto t0 = std::chrono::steady_clock::now();
     stop(pub);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(took, 900ms);
+    EXPECT_LE(took, 2s);
+    EXPECT_EQ(log_count("stopping: the MQTT broker " + broker.uri() + " is unreachable"), 1u)
+        << log_text();
     EXPECT_EQ(log_count("2 reading(s) were not delivered to the MQTT broker: the broker is "
                         "unreachable"),
               1u)
@@ -609,6 +617,29 @@ TEST_F(MqttPublisher, StopWhileTheBrokerIsDownEndsAtOnce) {
     run_for(2500ms);
     EXPECT_FALSE(pub.stats().connected);
     EXPECT_EQ(broker.log().find("evn-mbus-test-x2"), std::string::npos) << broker.log();
+}
+
+// A broker back within the bound gets the queued readings and then "offline": a crashed
+// broker never sent the will, so without this its retained "online" would stand.
+TEST_F(MqttPublisher, StopWhileTheBrokerIsDownDeliversIfItReturnsWithinTheBound) {
+    mosquitto_broker broker;
+    broker.stop();
+    auto config = config_for(broker, "x4");
+    config.shutdown_timeout = 4s;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    pub.publish_reading(numbered(0), raw);
+    pub.publish_reading(numbered(1), raw);
+    run_for(100ms);
+    bool done = false;
+    pub.stop([&] { done = true; });
+    run_for(600ms);
+    EXPECT_FALSE(done);
+    broker.restart();
+    ASSERT_TRUE(run_until([&] { return done; }, 5s)) << log_text();
+    EXPECT_EQ(pub.stats().delivered, 2u) << log_text();
+    EXPECT_EQ(log_count("were not delivered"), 0u) << log_text();
+    EXPECT_EQ(retained(broker, "x4/status"), std::vector<std::string>{"offline"});
 }
 
 TEST_F(MqttPublisher, DestroyedWithoutStopStillSaysOffline) {
