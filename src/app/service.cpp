@@ -48,12 +48,13 @@ std::string named_values(const reading& r) {
     return out.empty() ? std::string("no named values") : out;
 }
 
-// ": Landis+Gyr (LGZ), layout obis-tagged, 17 values" and, for a layout evn-mbus does not
-// know, what was left out and what to do.
+// "Landis+Gyr (LGZ), HDLC, general block transfer, layout obis-tagged, 17 values" and, for a
+// layout evn-mbus does not know, what was left out and what to do.
 std::string detected(const reading& r) {
     std::string out = r.manufacturer_label().empty() ? "no system title (plaintext push)"
                                                      : r.manufacturer_label();
-    out += fmt::format(", layout {}, {} values", layout_name(r.layout), r.values.size());
+    out += fmt::format(", {}, layout {}, {} values", describe_link(r.link, r.block_transfer),
+                       layout_name(r.layout), r.values.size());
     if (r.untagged_values > 0) {
         out += fmt::format(
             " ({} more numbers without an OBIS code were left out: their meaning is unknown; "

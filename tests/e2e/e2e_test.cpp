@@ -114,6 +114,7 @@ struct replay_case {
     std::string id;
     std::string key;
     std::string auth_key;  // only the Landis+Gyr capture is authenticated
+    std::string detected;  // what the first-reading line says about meter and link
 };
 
 class e2e_replay : public ::testing::TestWithParam<replay_case> {};
@@ -121,7 +122,7 @@ class e2e_replay : public ::testing::TestWithParam<replay_case> {};
 // The capture is written to the line twice: the second time it is the same telegram, frame
 // counter and all (a repeat or a replay), which is published once and reported.
 TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published_once) {
-    const auto& [id, key, auth_key] = GetParam();
+    const auto& [id, key, auth_key, detected] = GetParam();
     const std::string file = fixtures + "/" + id + ".hex";
     std::vector<std::string> decode{binary, "decode", "--key", key};
     if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
@@ -136,6 +137,8 @@ TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published
     ASSERT_TRUE(c.daemon->wait_for_stderr("again (last ", 30s)) << c.daemon->err();
     EXPECT_NE(c.daemon->err().find("a replayed or repeated telegram; not published"),
               std::string::npos)
+        << c.daemon->err();
+    EXPECT_NE(c.daemon->err().find(": " + detected + ", layout "), std::string::npos)
         << c.daemon->err();
     // raw is the telegram's bytes: the capture's frames, back to back.
     std::ifstream in(file);
@@ -160,17 +163,21 @@ TEST_P(e2e_replay, real_capture_through_the_chain_equals_decode_and_is_published
 
 INSTANTIATE_TEST_SUITE_P(
     captures, e2e_replay,
-    ::testing::Values(
-        replay_case{"evn_kaifa_ma309_doc", evn_key, ""},
-        replay_case{"tinetz_kaifa_ma309_doc", "101112131415161718191A1B1C1D1E1F", ""},
-        replay_case{"evn_sagemcom_t210d_fkw9", "E36344D76C1F6E5DD9F54258B5508866", ""},
-        // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens IM350
-        // (Wiener Netze), Iskraemeco AM550 (Kärnten Netz).
-        replay_case{"lgz_e450_landis_gyr_e450", "5C316162209EBB790B52EB0E7FC5B11C",
-                    "92705C5C97286064EABAE38D190F87A4"},
-        replay_case{"wienernetze_siemens_rddl", "4F9278B252D90B3F742F5711232AD27A", ""},
-        replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "F9897984D43D3108AAFC4DE19DA85713",
-                    ""}),
+    ::testing::Values(replay_case{"evn_kaifa_ma309_doc", evn_key, "", "Kaifa (KFM), M-Bus"},
+                      replay_case{"tinetz_kaifa_ma309_doc", "101112131415161718191A1B1C1D1E1F", "",
+                                  "Kaifa (KFM), M-Bus"},
+                      replay_case{"evn_sagemcom_t210d_fkw9", "E36344D76C1F6E5DD9F54258B5508866", "",
+                                  "Sagemcom (SAG), M-Bus"},
+                      // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens
+                      // IM350 (Wiener Netze), Iskraemeco AM550 (Kärnten Netz).
+                      replay_case{"lgz_e450_landis_gyr_e450", "5C316162209EBB790B52EB0E7FC5B11C",
+                                  "92705C5C97286064EABAE38D190F87A4",
+                                  "Landis+Gyr (LGZ), HDLC, general block transfer"},
+                      replay_case{"wienernetze_siemens_rddl", "4F9278B252D90B3F742F5711232AD27A",
+                                  "", "Siemens (SMS), HDLC"},
+                      replay_case{"iskra_am550_kaerntennetz_amsreader_gh787",
+                                  "F9897984D43D3108AAFC4DE19DA85713", "",
+                                  "Iskraemeco (ISK), HDLC"}),
     [](const auto& param_info) { return param_info.param.id; });
 
 // Every push the simulator drops (it loses a continuation frame, so the push cannot be
