@@ -255,6 +255,7 @@ TEST(service, tells_systemd_ready_status_watchdog_and_stopping) {
     ASSERT_TRUE(sock.wait_for("WATCHDOG=1", 5s));
     r.uart.write_now(concat(evn().frames));  // pacing is not what this tests
     ASSERT_TRUE(sock.wait_for("STATUS=1 telegrams ok", 10s)) << d->err();
+    std::this_thread::sleep_for(1s);  // five watchdog intervals (WATCHDOG_USEC / 2 = 200 ms)
     d->signal(SIGTERM);
     ASSERT_TRUE(sock.wait_for("STOPPING=1", 5s));
     EXPECT_EQ(d->wait(10s), 0);
