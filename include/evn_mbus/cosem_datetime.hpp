@@ -39,5 +39,7 @@ struct cosem_datetime {
 
 // "2025-01-02T03:04:05Z"
 std::string format_utc(std::chrono::sys_seconds t);
+// The same, written into `out` (replacing its contents, reusing its capacity).
+void format_utc(std::chrono::sys_seconds t, std::string& out);
 
 }  // namespace evn_mbus

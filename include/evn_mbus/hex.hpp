@@ -29,5 +29,7 @@ std::error_code parse_key(std::string_view text, aes_key& out);
 // Hex without separators; upper case unless `lower` (MQTT's raw topic uses lower case, as the
 // ESP8266 firmware did).
 std::string to_hex(std::span<const std::uint8_t> bytes, bool lower = false);
+// The same, written into `out` (replacing its contents, reusing its capacity).
+void to_hex(std::span<const std::uint8_t> bytes, std::string& out, bool lower = false);
 
 }  // namespace evn_mbus

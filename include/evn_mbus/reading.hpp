@@ -83,7 +83,14 @@ struct reading {
     // For people: "Landis+Gyr (LGZ)"; "XYZ (manufacturer id unknown to evn-mbus)"; empty when
     // the push had no system title (plaintext).
     std::string manufacturer_label() const;
-    void clear() noexcept;
+    // Empties the reading for the next push. The values' text buffers are kept for reuse
+    // (take_text), so that decoding a meter's pushes allocates nothing once warmed up.
+    void clear();
+    // An empty string, with the capacity of a text buffer clear() kept if there is one.
+    std::string take_text() noexcept;
+
+  private:
+    std::vector<std::string> spare_texts_;
 };
 
 }  // namespace evn_mbus

@@ -57,6 +57,12 @@ std::optional<sys_seconds> cosem_datetime::to_utc() const noexcept {
 }
 
 std::string format_utc(std::chrono::sys_seconds t) {
+    std::string out;
+    format_utc(t, out);
+    return out;
+}
+
+void format_utc(std::chrono::sys_seconds t, std::string& out) {
     const auto days = floor<std::chrono::days>(t);
     const year_month_day ymd{days};
     const hh_mm_ss hms{t - days};
@@ -65,7 +71,7 @@ std::string format_utc(std::chrono::sys_seconds t) {
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                   static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                   static_cast<int>(hms.seconds().count()));
-    return buf;
+    out.assign(buf);
 }
 
 }  // namespace evn_mbus

@@ -105,14 +105,19 @@ std::error_code parse_key(std::string_view text, aes_key& out) {
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes, bool lower) {
-    const char* digits = lower ? "0123456789abcdef" : "0123456789ABCDEF";
     std::string s;
-    s.reserve(bytes.size() * 2);
-    for (const std::uint8_t b : bytes) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 0x0F]);
-    }
+    to_hex(bytes, s, lower);
     return s;
+}
+
+void to_hex(std::span<const std::uint8_t> bytes, std::string& out, bool lower) {
+    const char* digits = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+    out.clear();
+    out.reserve(bytes.size() * 2);
+    for (const std::uint8_t b : bytes) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0F]);
+    }
 }
 
 }  // namespace evn_mbus

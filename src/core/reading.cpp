@@ -1,6 +1,7 @@
 #include "evn_mbus/reading.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace evn_mbus {
 
@@ -121,7 +122,15 @@ std::string reading::manufacturer_label() const {
     return std::string(name) + " (" + id + ")";
 }
 
-void reading::clear() noexcept {
+std::string reading::take_text() noexcept {
+    if (spare_texts_.empty()) return {};
+    std::string s = std::move(spare_texts_.back());
+    spare_texts_.pop_back();
+    s.clear();
+    return s;
+}
+
+void reading::clear() {
     title = {};
     frame_counter = 0;
     security_control = 0;
@@ -131,6 +140,9 @@ void reading::clear() noexcept {
     clock.reset();
     meter_number.clear();
     device_name.clear();
+    for (obis_value& v : values) {
+        if (v.text.capacity() > std::string().capacity()) spare_texts_.push_back(std::move(v.text));
+    }
     values.clear();
     layout = value_layout::empty;
     untagged_values = 0;

@@ -261,12 +261,14 @@ class extractor {
             const auto b = bytes(n);
             const auto dt = cosem_datetime::parse(b);
             const auto utc = dt ? dt->to_utc() : std::nullopt;
+            v.text = out_.take_text();
             if (utc) {
-                v.text = format_utc(*utc);
+                format_utc(*utc, v.text);
             } else if (is_printable(b)) {
-                v.text.assign(b.begin(), b.end());
+                // (char*, size): libstdc++ builds a temporary string for other iterator types.
+                v.text.assign(reinterpret_cast<const char*>(b.data()), b.size());
             } else {
-                v.text = to_hex(b);
+                to_hex(b, v.text);
             }
             if (code == obis_clock && utc) out_.clock = utc;
             if (code == obis_meter_number && is_printable(b)) out_.meter_number = v.text;

@@ -122,13 +122,21 @@ std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_mbus(
 std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(
     std::span<const std::uint8_t> user_data) {
     const auto l = static_cast<std::uint8_t>(user_data.size());
-    std::vector<std::uint8_t> f{0x68, l, l, 0x68};
+    // Sized once and filled in place: GCC 12 at -O3 takes an insert after a 4-byte
+    // initializer list for an out-of-bounds copy (-Warray-bounds, a false positive).
+    std::vector<std::uint8_t> f(user_data.size() + 6);
+    f[0] = 0x68;
+    f[1] = l;
+    f[2] = l;
+    f[3] = 0x68;
     unsigned sum = 0;
-    for (const std::uint8_t b : user_data)
+    std::size_t i = 4;
+    for (const std::uint8_t b : user_data) {
         sum += b;
-    f.insert(f.end(), user_data.begin(), user_data.end());
-    f.push_back(static_cast<std::uint8_t>(sum));
-    f.push_back(0x16);
+        f[i++] = b;
+    }
+    f[i++] = static_cast<std::uint8_t>(sum);
+    f[i] = 0x16;
     return f;
 }
 
