@@ -1,7 +1,127 @@
 #!/bin/sh
-# Builds and runs the core decode benchmark (telegrams/s, allocations per telegram).
+# Builds Release and runs every benchmark, then prints one table (docs/BENCHMARKS.md explains
+# the method and shows the figures):
+#   core decode throughput and allocations per telegram (Google Benchmark, tests/bench/core_bench)
+#   end-to-end latency, daemon footprint (RSS, CPU per push and per hour), start-up to READY=1
+#   (the daemon as a process against a real Mosquitto, tests/bench/daemon_bench)
+# About two minutes after the build. Arguments go to evn_mbus_daemon_bench, e.g.
+#   scripts/bench.sh latency --latency-pushes 5000
+# Environment: BUILD_DIR (default build-release), CORE_MIN_TIME (seconds per decode
+# benchmark, default 2).
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BUILD_DIR:-$root/build-release}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+
 "$root/scripts/install-deps.sh"
-BUILD_TYPE=Release BUILD_DIR="${BUILD_DIR:-$root/build-release}" "$root/scripts/build.sh"
-"${BUILD_DIR:-$root/build-release}/tests/bench/evn_mbus_core_bench" --benchmark_min_time=2 "$@"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEVN_MBUS_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j "$jobs" --target evn-mbus evn_mbus_core_bench evn_mbus_daemon_bench
+
+out="$(mktemp -d "${TMPDIR:-/tmp}/evn-mbus-bench-XXXXXX")"
+trap 'rm -rf "$out"' EXIT
+trap 'exit 130' INT TERM
+
+echo "== core decode throughput =="
+"$build/tests/bench/evn_mbus_core_bench" --benchmark_min_time="${CORE_MIN_TIME:-2}" \
+    --benchmark_out="$out/core.json" --benchmark_out_format=json
+echo
+echo "== the daemon as a process =="
+if [ "$#" -eq 0 ]; then
+    # Also a few pushes at the meter's own pace (2400 baud, 8 bytes a write): the daemon then
+    # reads each push in dozens of small pieces, as from a real UART.
+    "$build/tests/bench/evn_mbus_daemon_bench" latency --paced --latency-pushes 20 --warmup 2 \
+        --json "$out/paced.json"
+else
+    echo '{}' >"$out/paced.json"
+fi
+"$build/tests/bench/evn_mbus_daemon_bench" --json "$out/daemon.json" "$@"
+
+compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
+compiler_version="$("${compiler:-c++}" --version | head -n 1)"
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+cpus="$(nproc)"
+kernel="$(uname -sr)"
+
+python3 - "$out/core.json" "$out/daemon.json" "$out/paced.json" \
+    "$cpu" "$cpus" "$kernel" "$compiler_version" <<'EOF'
+import json
+import sys
+
+core_path, daemon_path, paced_path, cpu, cpus, kernel, compiler = sys.argv[1:8]
+core = json.load(open(core_path))["benchmarks"]
+daemon = json.load(open(daemon_path))
+paced = json.load(open(paced_path)).get("latency")
+rows = []
+
+
+def row(name, value, target="", met=None):
+    rows.append((name, value, target, "" if met is None else ("yes" if met else "NO")))
+
+
+for b in core:
+    if b.get("run_type") != "iteration":
+        continue
+    name = b["name"].replace("bm_real_capture/", "capture ").replace("bm_synthetic_kaifa",
+                                                                     "synthetic EVN Kaifa x100")
+    rate = b["telegrams/s"]
+    allocs = b["allocs/telegram"]
+    row("decode " + name, f"{rate:,.0f} telegrams/s, {allocs:g} allocs/telegram",
+        ">= 500,000/s, 0 allocs", rate >= 500000 and allocs == 0)
+
+lat = daemon.get("latency")
+if lat:
+    row(f"latency to first message ({lat['pushes']} pushes)",
+        f"p50 {lat['first_p50_ms']:.2f} ms, p99 {lat['first_p99_ms']:.2f} ms, "
+        f"max {lat['first_max_ms']:.1f} ms")
+    row(f"latency to last message ({lat['messages_per_push']} a push)",
+        f"p50 {lat['state_p50_ms']:.2f} ms, p99 {lat['state_p99_ms']:.2f} ms, "
+        f"max {lat['state_max_ms']:.1f} ms", "p99 < 10 ms", lat["state_p99_ms"] < 10)
+
+if paced:
+    row(f"latency at 2400 baud ({paced['pushes']} pushes)",
+        f"p50 {paced['state_p50_ms']:.2f} ms, p99 {paced['state_p99_ms']:.2f} ms, "
+        f"max {paced['state_max_ms']:.1f} ms (last message)")
+
+fp = daemon.get("footprint")
+if fp:
+    mib = lambda kib: kib / 1024.0
+    row("RSS: VmRSS end / VmHWM",
+        f"{mib(fp['vm_rss_kib']):.1f} MiB / {mib(fp['vm_hwm_kib']):.1f} MiB "
+        f"(after warm-up {mib(fp['vm_rss_start_kib']):.1f})", "< 10 MiB",
+        fp["vm_hwm_kib"] < 10 * 1024)
+    row("RSS: shared libraries / private",
+        f"{mib(fp['rss_file_kib']):.1f} MiB file-backed / {mib(fp['private_dirty_kib']):.1f} MiB "
+        f"private dirty; Pss {mib(fp['pss_kib']):.1f} MiB")
+    row(f"CPU a push ({fp['pushes']:,} accelerated)",
+        f"{fp['cpu_per_push_us']:.0f} us ({fp['pushes_per_s']:.0f} pushes/s)")
+    if lat:
+        row(f"CPU a push (one every {lat['interval_ms']} ms)", f"{lat['cpu_per_push_us']:.0f} us")
+    if paced:
+        row("CPU a push (at 2400 baud)", f"{paced['cpu_per_push_us']:.0f} us")
+    row("CPU idle", f"{fp['idle_cpu_ms_per_hour']:.0f} ms an hour, "
+        f"{fp['idle_wakeups_per_s']:.1f} wake-ups/s")
+    hour = lambda us, period: (fp["idle_cpu_ms_per_hour"] + us / 1000 * 3600 / period) / 1000
+    row("CPU an hour (accelerated a push)",
+        f"{hour(fp['cpu_per_push_us'], 5):.2f} s (a push every 5 s, EVN), "
+        f"{hour(fp['cpu_per_push_us'], 1):.2f} s (every 1 s)")
+    if paced:
+        row("CPU an hour (2400 baud a push)",
+            f"{hour(paced['cpu_per_push_us'], 5):.2f} s (a push every 5 s, EVN), "
+            f"{hour(paced['cpu_per_push_us'], 1):.2f} s (every 1 s)")
+
+st = daemon.get("startup")
+if st:
+    row(f"start-up to READY=1 ({st['runs']} runs)",
+        f"median {st['ready_median_ms']:.1f} ms (min {st['ready_min_ms']:.1f}, "
+        f"max {st['ready_max_ms']:.1f}); MQTT online {st['online_median_ms']:.1f} ms")
+
+print()
+print(f"evn-mbus benchmarks: {cpu}, {cpus} CPUs, {kernel}, {compiler}, Release")
+widths = [max(len(r[i]) for r in rows + [("figure", "measured", "target", "met")])
+          for i in range(4)]
+line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+print(line(("figure", "measured", "target", "met")))
+print(line(tuple("-" * w for w in widths)))
+for r in rows:
+    print(line(r))
+EOF
