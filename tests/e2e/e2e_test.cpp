@@ -294,9 +294,11 @@ TEST(e2e, damaged_pushes_are_counted_and_every_intact_one_delivered) {
     c.stop_daemon();
 }
 
-// The soak run: many telegrams at full speed in two halves through one daemon; all delivered,
-// none lost, and memory flat: after the second half the daemon holds no more than after the
-// first (the queue's burst is the same both times). Also run by CI (label soak).
+// The soak run: many telegrams in two halves through one daemon; all delivered, none lost,
+// and memory flat: after the second half the daemon holds no more than after the first. The
+// meter pushes 1,000 times a second (5,000 times real time), below what the chain carries
+// even on a loaded machine: at full speed the MQTT queue took up a burst whose size depended
+// on the machine's load, and RSS (which keeps the peak) measured the burst, not a leak.
 TEST(e2e_soak, twenty_thousand_telegrams_all_delivered_memory_flat) {
     const char* env = std::getenv("EVN_MBUS_SOAK_PUSHES");
     const std::size_t n = env ? std::strtoul(env, nullptr, 10) : 20000;
@@ -307,7 +309,7 @@ TEST(e2e_soak, twenty_thousand_telegrams_all_delivered_memory_flat) {
     double seconds = 0;
     for (int round = 0; round < 2; ++round) {
         const std::string expect_file = c.dir.file("expect" + std::to_string(round) + ".jsonl");
-        c.start_simulator({"--key", evn_key, "--count", std::to_string(half), "--speed", "max",
+        c.start_simulator({"--key", evn_key, "--count", std::to_string(half), "--speed", "5000",
                            "--seed", std::to_string(3 + round), "--expect", expect_file});
         // Per-value topics off: the state topic carries every value, and 20,000 x 15 messages
         // would measure Mosquitto more than evn-mbus. The queue holds the whole burst.
@@ -342,9 +344,16 @@ TEST(e2e_soak, twenty_thousand_telegrams_all_delivered_memory_flat) {
               << rss_after_first << " KiB after the first half, " << rss_end
               << " KiB after the second, peak " << rss_peak << " KiB; daemon CPU " << cpu.count()
               << " ms\n";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // Built with a sanitizer (scripts/sanitize.sh), the daemon's RSS is mostly the sanitizer's
+    // own: AddressSanitizer holds freed memory in quarantine (256 MB) before reusing it. The
+    // normal build checks the RSS; here LeakSanitizer checks for leaks when the daemon exits.
+    std::cout << "soak: RSS not checked in a sanitizer build\n";
+#else
     // 10,000 more telegrams that leaked even 200 bytes each would add 2 MB.
     EXPECT_LT(rss_end - rss_after_first, 2048)
         << "RSS grew from " << rss_after_first << " to " << rss_end;
+#endif
     c.stop_daemon();
 }
 
