@@ -103,6 +103,12 @@ class telegram_decoder {
     // Pulls link frames until one went into reassembly (true) or the bytes ran out (false);
     // `error` is set instead when a link error is to be reported.
     bool pull_frame(std::error_code& error);
+    // Takes one framer event: true when a frame went into reassembly, false with `error` set
+    // for a reportable link error, false without for an error that is not reported.
+    bool take_mbus(const mbus_frame_event& f, std::error_code& error);
+    bool take_hdlc(const hdlc_frame_event& f, std::error_code& error);
+    // A held frame points into its framer's buffer, which feed() reuses: copies it first.
+    void keep_held_frames();
     bool reportable(link_layer from, const std::error_code& ec) const noexcept;
     void use_link(link_layer link);
     void add_mbus(const mbus_frame& frame);
@@ -124,6 +130,15 @@ class telegram_decoder {
     stats stats_;
     std::vector<queued> queue_;
     std::size_t queue_pos_ = 0;
+    // Auto-detection takes both framers' events in the order of the stream (pull_frame): each
+    // framer's next event waits here, with where the framer stood in the stream, for its turn.
+    std::uint64_t fed_ = 0;  // bytes fed since set_link
+    std::optional<mbus_frame_event> mbus_next_;
+    std::optional<hdlc_frame_event> hdlc_next_;
+    std::uint64_t mbus_next_at_ = 0;
+    std::uint64_t hdlc_next_at_ = 0;
+    std::vector<std::uint8_t> mbus_held_;  // a waiting frame's bytes, once feed() came between
+    std::vector<std::uint8_t> hdlc_held_;
 };
 
 }  // namespace evn_mbus

@@ -4,6 +4,8 @@
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/reading_extractor.hpp"
 
+#include <utility>
+
 namespace evn_mbus {
 
 telegram_decoder::telegram_decoder(const decoder_keys& keys, const decoder_options& options) {
@@ -25,14 +27,39 @@ void telegram_decoder::set_link(link_layer link) {
     blocks_.reset();
     queue_.clear();
     queue_pos_ = 0;
+    fed_ = 0;
+    mbus_next_.reset();
+    hdlc_next_.reset();
 }
 
 void telegram_decoder::feed(std::span<const std::uint8_t> bytes) {
+    keep_held_frames();
+    fed_ += bytes.size();
     if (link_ != link_layer::hdlc) assembler_.feed(bytes);
     if (link_ != link_layer::mbus) hdlc_.feed(bytes);
 }
 
+void telegram_decoder::keep_held_frames() {
+    if (mbus_next_ && mbus_next_->what == mbus_frame_event::kind::frame &&
+        mbus_next_->frame.raw.data() != mbus_held_.data()) {
+        mbus_frame& f = mbus_next_->frame;
+        const auto payload_at = static_cast<std::size_t>(f.payload.data() - f.raw.data());
+        mbus_held_.assign(f.raw.begin(), f.raw.end());
+        f.raw = mbus_held_;
+        f.payload = f.raw.subspan(payload_at, f.payload.size());
+    }
+    if (hdlc_next_ && hdlc_next_->what == hdlc_frame_event::kind::frame &&
+        hdlc_next_->frame.raw.data() != hdlc_held_.data()) {
+        hdlc_frame& f = hdlc_next_->frame;
+        const auto info_at = static_cast<std::size_t>(f.info.data() - f.raw.data());
+        hdlc_held_.assign(f.raw.begin(), f.raw.end());
+        f.raw = hdlc_held_;
+        f.info = f.raw.subspan(info_at, f.info.size());
+    }
+}
+
 void telegram_decoder::on_idle_gap() {
+    keep_held_frames();
     if (link_ != link_layer::hdlc) assembler_.on_idle_gap();
     if (link_ != link_layer::mbus) hdlc_.on_idle_gap();
 }
@@ -96,42 +123,78 @@ void telegram_decoder::use_link(link_layer link) {
     detected_ = link;
 }
 
+bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& error) {
+    if (f.what == mbus_frame_event::kind::error) {
+        if (reportable(link_layer::mbus, f.error)) error = f.error;
+        return false;
+    }
+    use_link(link_layer::mbus);
+    add_mbus(f.frame);
+    return true;
+}
+
+bool telegram_decoder::take_hdlc(const hdlc_frame_event& f, std::error_code& error) {
+    if (f.what == hdlc_frame_event::kind::error) {
+        if (reportable(link_layer::hdlc, f.error)) error = f.error;
+        return false;
+    }
+    use_link(link_layer::hdlc);
+    add_hdlc(f.frame);
+    return true;
+}
+
 bool telegram_decoder::pull_frame(std::error_code& error) {
-    // The detected link first, so that its frames keep their order; then the other one,
-    // whose valid frames would mean the meter switched.
-    const link_layer first = detected_ == link_layer::hdlc ? link_layer::hdlc : link_layer::mbus;
-    for (const link_layer l :
-         {first, first == link_layer::mbus ? link_layer::hdlc : link_layer::mbus}) {
-        if (link_ != link_layer::auto_detect && l != link_) continue;
-        if (l == link_layer::mbus) {
-            for (;;) {
-                const mbus_frame_event f = assembler_.next();
-                if (f.what == mbus_frame_event::kind::need_more) break;
-                if (f.what == mbus_frame_event::kind::error) {
-                    if (!reportable(l, f.error)) continue;
-                    error = f.error;
-                    return false;
-                }
-                use_link(l);
-                add_mbus(f.frame);
-                return true;
-            }
-        } else {
-            for (;;) {
-                const hdlc_frame_event f = hdlc_.next();
-                if (f.what == hdlc_frame_event::kind::need_more) break;
-                if (f.what == hdlc_frame_event::kind::error) {
-                    if (!reportable(l, f.error)) continue;
-                    error = f.error;
-                    return false;
-                }
-                use_link(l);
-                add_hdlc(f.frame);
-                return true;
-            }
+    if (link_ == link_layer::mbus) {
+        for (;;) {
+            const mbus_frame_event f = assembler_.next();
+            if (f.what == mbus_frame_event::kind::need_more) return false;
+            if (take_mbus(f, error) || error) return !error;
         }
     }
-    return false;
+    if (link_ == link_layer::hdlc) {
+        for (;;) {
+            const hdlc_frame_event f = hdlc_.next();
+            if (f.what == hdlc_frame_event::kind::need_more) return false;
+            if (take_hdlc(f, error) || error) return !error;
+        }
+    }
+    // Auto-detection: both framers see every byte, and their events are taken in the order of
+    // the stream, not framer by framer. What an event does depends on what came before it (a
+    // valid frame sets the detected link, which decides whether the other link's errors are
+    // reported and whether a frame of the other link is a switch), so this order must not
+    // depend on how the line chunked the bytes. An event's place is where its framer stood in
+    // the stream when it reported it: the first byte it had not finished with (a frame's first
+    // byte, the byte after a dropped candidate's start); M-Bus goes first at the same place.
+    // An event waits while the other framer is undecided about an earlier byte: a frame's
+    // length at most, or until the idle gap, after which both framers have decided everything.
+    for (;;) {
+        if (!mbus_next_) {
+            const mbus_frame_event f = assembler_.next();
+            if (f.what != mbus_frame_event::kind::need_more) {
+                mbus_next_ = f;
+                mbus_next_at_ = fed_ - assembler_.buffered();
+            }
+        }
+        if (!hdlc_next_) {
+            const hdlc_frame_event f = hdlc_.next();
+            if (f.what != hdlc_frame_event::kind::need_more) {
+                hdlc_next_ = f;
+                hdlc_next_at_ = fed_ - hdlc_.buffered();
+            }
+        }
+        // A framer without an event will report its next one no earlier than where it stands.
+        const std::uint64_t m = mbus_next_ ? mbus_next_at_ : fed_ - assembler_.buffered();
+        const std::uint64_t h = hdlc_next_ ? hdlc_next_at_ : fed_ - hdlc_.buffered();
+        if (mbus_next_ && m <= h) {
+            const mbus_frame_event f = *std::exchange(mbus_next_, std::nullopt);
+            if (take_mbus(f, error) || error) return !error;
+        } else if (hdlc_next_ && h < m) {
+            const hdlc_frame_event f = *std::exchange(hdlc_next_, std::nullopt);
+            if (take_hdlc(f, error) || error) return !error;
+        } else {
+            return false;
+        }
+    }
 }
 
 void telegram_decoder::queue_error(const std::error_code& ec, std::span<const std::uint8_t> raw) {

@@ -5,6 +5,7 @@
 // synthetic telegram through M-Bus and HDLC giving identical readings.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -280,6 +281,36 @@ TEST(link_detection, stray_flags_in_mbus_data_are_not_reported) {
     EXPECT_EQ(out.errors.size() + out.readings.size(), 20u);
     EXPECT_EQ(dec.detected_link(), link_layer::mbus);
     EXPECT_GT(dec.hdlc_statistics().bad_frames, 0u);  // they were there, and not reported
+}
+
+TEST(link_detection, events_in_stream_order_whatever_the_chunking) {
+    // Before anything is detected: an HDLC frame whose header checks out but whose FCS does
+    // not, then an M-Bus push. The HDLC error came first on the line, so it is reported, and the
+    // push is detected as M-Bus and decoded, whether the bytes arrive in one piece or in small
+    // chunks. (Found by fuzz_telegram_decoder: in one piece, the M-Bus framer's frame used to be
+    // taken first, and the detection it made then hid the HDLC error.)
+    const auto& evn = capture_by_id("evn_kaifa_ma309_doc");
+    const bytes info = {0xE6, 0xE7, 0x00, 0x0F, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+    bytes data = telegram_encoder::hdlc_frame(info, false);
+    data[data.size() - 4] ^= 0x01;  // the last information byte: the FCS no longer matches
+    const bytes push = concat(evn.frames);
+    data.insert(data.end(), push.begin(), push.end());
+    for (const std::size_t chunk : {data.size(), std::size_t{1}, std::size_t{7}}) {
+        telegram_decoder dec(evn.keys);
+        events out;
+        for (std::size_t pos = 0; pos < data.size(); pos += chunk) {
+            const std::size_t end = std::min(pos + chunk, data.size());
+            const bytes part(data.begin() + static_cast<std::ptrdiff_t>(pos),
+                             data.begin() + static_cast<std::ptrdiff_t>(end));
+            const auto e = run(dec, part, end == data.size());
+            out.readings.insert(out.readings.end(), e.readings.begin(), e.readings.end());
+            out.errors.insert(out.errors.end(), e.errors.begin(), e.errors.end());
+        }
+        ASSERT_EQ(out.errors.size(), 1u) << "chunks of " << chunk;
+        EXPECT_EQ(out.errors[0], errc::hdlc_bad_fcs) << "chunks of " << chunk;
+        EXPECT_EQ(out.readings.size(), 1u) << "chunks of " << chunk;
+        EXPECT_EQ(dec.detected_link(), link_layer::mbus) << "chunks of " << chunk;
+    }
 }
 
 // --- The same synthetic telegram through both link layers. ---
