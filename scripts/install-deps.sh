@@ -10,6 +10,7 @@ packages="
     nlohmann-json3-dev libcli11-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     mosquitto mosquitto-clients openssl procps
+    clang-14 libclang-rt-14-dev python3
 "
 
 missing=""
