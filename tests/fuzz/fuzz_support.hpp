@@ -138,4 +138,57 @@ inline std::size_t max_calls(std::size_t bytes) {
     return 2 * bytes + 16;
 }
 
+// The property every stream target checks: the same bytes give the same events whether they
+// arrive in the script's chunks or in one piece per idle gap. `run` maps chunks to events.
+template <class Run>
+void check_chunking_does_not_matter(const std::vector<line_chunk>& chunks, Run run) {
+    const std::vector<std::string> chunked = run(chunks);
+    const std::vector<std::string> joined = run(join_between_gaps(chunks));
+    if (chunked != joined) {
+        print_chunks(chunks);
+        print_events("fed in chunks", chunked);
+        print_events("fed in one piece per idle gap", joined);
+    }
+    EVN_MBUS_FUZZ_CHECK(chunked == joined);
+}
+
+// Feeds a link-layer framer (mbus_frame_assembler, hdlc_frame_assembler: feed, on_idle_gap,
+// next, buffered, statistics) and describes its events; `check_frame` checks each frame's
+// documented properties. Also checked: next() makes progress, an idle gap leaves nothing
+// buffered, and the statistics count what was handed out.
+template <class Assembler, class CheckFrame>
+std::vector<std::string> run_framer(const std::vector<line_chunk>& chunks, std::size_t total,
+                                    CheckFrame check_frame) {
+    Assembler assembler;
+    std::vector<std::string> events;
+    std::uint64_t frames = 0;
+    std::uint64_t errors = 0;
+    for (const auto& chunk : chunks) {
+        assembler.feed(chunk.bytes);
+        if (chunk.idle_after) assembler.on_idle_gap();
+        std::size_t calls = 0;
+        for (;;) {
+            EVN_MBUS_FUZZ_CHECK(++calls <= max_calls(total));
+            const auto e = assembler.next();
+            using kind = typename decltype(e)::kind;
+            if (e.what == kind::need_more) break;
+            if (e.what == kind::frame) {
+                check_frame(e.frame);
+                ++frames;
+                events.push_back("frame " + std::string(e.frame.raw.begin(), e.frame.raw.end()));
+            } else {
+                EVN_MBUS_FUZZ_CHECK(e.error);
+                ++errors;
+                events.push_back("error " + e.error.message());
+            }
+        }
+        if (chunk.idle_after) EVN_MBUS_FUZZ_CHECK(assembler.buffered() == 0);
+        EVN_MBUS_FUZZ_CHECK(assembler.buffered() <= total);
+    }
+    const auto& s = assembler.statistics();
+    EVN_MBUS_FUZZ_CHECK(s.frames == frames);
+    EVN_MBUS_FUZZ_CHECK(s.bad_frames == errors);
+    return events;
+}
+
 }  // namespace evn_mbus::fuzz

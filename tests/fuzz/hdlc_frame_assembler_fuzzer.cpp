@@ -19,8 +19,6 @@
 namespace {
 
 using evn_mbus::hdlc_frame_assembler;
-using evn_mbus::hdlc_frame_event;
-using evn_mbus::fuzz::line_chunk;
 
 void check_frame(const evn_mbus::hdlc_frame& f) {
     const auto raw = f.raw;
@@ -39,50 +37,13 @@ void check_frame(const evn_mbus::hdlc_frame& f) {
     EVN_MBUS_FUZZ_CHECK(fcs == (raw[raw.size() - 3] | raw[raw.size() - 2] << 8));
 }
 
-std::vector<std::string> run(const std::vector<line_chunk>& chunks, std::size_t total) {
-    hdlc_frame_assembler assembler;
-    std::vector<std::string> events;
-    std::uint64_t frames = 0;
-    std::uint64_t errors = 0;
-    for (const auto& chunk : chunks) {
-        assembler.feed(chunk.bytes);
-        if (chunk.idle_after) assembler.on_idle_gap();
-        std::size_t calls = 0;
-        for (;;) {
-            EVN_MBUS_FUZZ_CHECK(++calls <= evn_mbus::fuzz::max_calls(total));
-            const hdlc_frame_event e = assembler.next();
-            if (e.what == hdlc_frame_event::kind::need_more) break;
-            if (e.what == hdlc_frame_event::kind::frame) {
-                check_frame(e.frame);
-                ++frames;
-                events.push_back("frame " + std::string(e.frame.raw.begin(), e.frame.raw.end()));
-            } else {
-                EVN_MBUS_FUZZ_CHECK(e.error);
-                ++errors;
-                events.push_back("error " + e.error.message());
-            }
-        }
-        if (chunk.idle_after) EVN_MBUS_FUZZ_CHECK(assembler.buffered() == 0);
-        EVN_MBUS_FUZZ_CHECK(assembler.buffered() <= total);
-    }
-    const auto& s = assembler.statistics();
-    EVN_MBUS_FUZZ_CHECK(s.frames == frames);
-    EVN_MBUS_FUZZ_CHECK(s.bad_frames == errors);
-    return events;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::span<const std::uint8_t> input(data, size);
     const auto chunks = evn_mbus::fuzz::line_script(input);
-    const auto chunked = run(chunks, size);
-    const auto joined = run(evn_mbus::fuzz::join_between_gaps(chunks), size);
-    if (chunked != joined) {
-        evn_mbus::fuzz::print_chunks(chunks);
-        evn_mbus::fuzz::print_events("fed in chunks", chunked);
-        evn_mbus::fuzz::print_events("fed in one piece per idle gap", joined);
-    }
-    EVN_MBUS_FUZZ_CHECK(chunked == joined);
+    evn_mbus::fuzz::check_chunking_does_not_matter(chunks, [size](const auto& c) {
+        return evn_mbus::fuzz::run_framer<hdlc_frame_assembler>(c, size, check_frame);
+    });
     return 0;
 }
