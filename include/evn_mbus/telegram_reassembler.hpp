@@ -33,6 +33,15 @@ struct reassembly_event {
     // Set when this frame, a segment 0, made an unfinished earlier push be dropped
     // (missing_segment). Reported beside `what`, which is about the new push.
     std::error_code dropped;
+
+    // kind::error for the frames in `raw`: what every reassembler returns for a bad frame.
+    static reassembly_event failed(std::span<const std::uint8_t> raw, std::error_code ec) {
+        reassembly_event ev;
+        ev.what = kind::error;
+        ev.raw = raw;
+        ev.error = ec;
+        return ev;
+    }
 };
 
 class telegram_reassembler {

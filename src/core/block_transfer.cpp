@@ -11,14 +11,6 @@ constexpr std::uint8_t streaming_bit = 0x40;
 constexpr std::uint8_t window_mask = 0x3F;
 constexpr std::size_t header_size = 6;  // tag, block-control, block-number, block-number-ack
 
-reassembly_event failure(std::span<const std::uint8_t> raw, std::error_code ec) {
-    reassembly_event ev;
-    ev.what = reassembly_event::kind::error;
-    ev.raw = raw;
-    ev.error = ec;
-    return ev;
-}
-
 }  // namespace
 
 std::error_code parse_gbt_block(std::span<const std::uint8_t> apdu, gbt_block& out) {
@@ -67,7 +59,7 @@ reassembly_event block_transfer_reassembler::add(std::span<const std::uint8_t> a
     gbt_block block;
     if (auto ec = parse_gbt_block(apdu, block)) {
         reset();
-        return failure(raw, ec);
+        return reassembly_event::failed(raw, ec);
     }
     std::error_code dropped;
     if (block.number == 1) {
@@ -76,11 +68,11 @@ reassembly_event block_transfer_reassembler::add(std::span<const std::uint8_t> a
         in_progress_ = true;
     } else if (!in_progress_ || block.number != next_number_) {
         reset();
-        return failure(raw, errc::missing_segment);
+        return reassembly_event::failed(raw, errc::missing_segment);
     }
     if (apdu_.size() + block.data.size() > max_apdu_size) {
         reset();
-        return failure(raw, errc::telegram_too_long);
+        return reassembly_event::failed(raw, errc::telegram_too_long);
     }
     apdu_.insert(apdu_.end(), block.data.begin(), block.data.end());
     raw_.insert(raw_.end(), raw.begin(), raw.end());

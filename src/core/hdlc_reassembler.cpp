@@ -18,14 +18,6 @@ int send_sequence(std::uint8_t control) noexcept {
     return (control >> 1) & 0x07;
 }
 
-reassembly_event failure(const hdlc_frame& frame, std::error_code ec) {
-    reassembly_event ev;
-    ev.what = reassembly_event::kind::error;
-    ev.raw = frame.raw;
-    ev.error = ec;
-    return ev;
-}
-
 }  // namespace
 
 bool has_llc_header(std::span<const std::uint8_t> info) noexcept {
@@ -56,14 +48,14 @@ reassembly_event hdlc_reassembler::add(const hdlc_frame& frame) {
         } else if (is_i_frame(frame.control) && last_send_sequence_ >= 0 &&
                    send_sequence(frame.control) != ((last_send_sequence_ + 1) & 0x07)) {
             reset();
-            return failure(frame, errc::missing_segment);
+            return reassembly_event::failed(frame.raw, errc::missing_segment);
         }
     }
     in_progress_ = true;
     const auto piece = llc ? frame.info.subspan(llc_header_size) : frame.info;
     if (apdu_.size() + piece.size() > max_apdu_size) {
         reset();
-        return failure(frame, errc::telegram_too_long);
+        return reassembly_event::failed(frame.raw, errc::telegram_too_long);
     }
     apdu_.insert(apdu_.end(), piece.begin(), piece.end());
     raw_.insert(raw_.end(), frame.raw.begin(), frame.raw.end());

@@ -11,14 +11,6 @@ constexpr std::uint8_t ci_last_segment = 0x10;
 constexpr std::uint8_t ci_segment_mask = 0x0F;
 constexpr std::size_t tsap_size = 2;  // STSAP, DTSAP
 
-reassembly_event failure(const mbus_frame& frame, std::error_code ec) {
-    reassembly_event ev;
-    ev.what = reassembly_event::kind::error;
-    ev.raw = frame.raw;
-    ev.error = ec;
-    return ev;
-}
-
 }  // namespace
 
 bool telegram_reassembler::reset() {
@@ -56,9 +48,10 @@ std::error_code telegram_reassembler::needed_size(std::size_t& needed) const {
 
 reassembly_event telegram_reassembler::add(const mbus_frame& frame) {
     if (done_) reset();
-    if ((frame.ci & ci_dlms_mask) != 0) return failure(frame, errc::unsupported_ci);
+    if ((frame.ci & ci_dlms_mask) != 0)
+        return reassembly_event::failed(frame.raw, errc::unsupported_ci);
     if (frame.payload.size() < tsap_size) {
-        return failure(frame, errc::frame_too_short);
+        return reassembly_event::failed(frame.raw, errc::frame_too_short);
     }
     const unsigned segment = frame.ci & ci_segment_mask;
     const bool last = (frame.ci & ci_last_segment) != 0;
@@ -70,13 +63,13 @@ reassembly_event telegram_reassembler::add(const mbus_frame& frame) {
         in_progress_ = true;
     } else if (!in_progress_ || segment != next_segment_) {
         reset();
-        return failure(frame, errc::missing_segment);
+        return reassembly_event::failed(frame.raw, errc::missing_segment);
     }
 
     const auto piece = frame.payload.subspan(tsap_size);
     if (apdu_.size() + piece.size() > max_apdu_size) {
         reset();
-        return failure(frame, errc::telegram_too_long);
+        return reassembly_event::failed(frame.raw, errc::telegram_too_long);
     }
     apdu_.insert(apdu_.end(), piece.begin(), piece.end());
     raw_.insert(raw_.end(), frame.raw.begin(), frame.raw.end());
@@ -92,11 +85,11 @@ reassembly_event telegram_reassembler::complete_or_wait(const mbus_frame& frame,
     std::size_t needed = 0;
     if (auto ec = needed_size(needed)) {
         reset();
-        return failure(frame, ec);
+        return reassembly_event::failed(frame.raw, ec);
     }
     if (needed != 0 && apdu_.size() > needed) {
         reset();
-        return failure(frame, errc::length_mismatch);
+        return reassembly_event::failed(frame.raw, errc::length_mismatch);
     }
     // A ciphered APDU must reach its own length; the last flag on an unfinished header
     // means the meter (or the line) cut it short.
@@ -107,7 +100,7 @@ reassembly_event telegram_reassembler::complete_or_wait(const mbus_frame& frame,
     if (!complete) {
         if (last) {
             reset();
-            return failure(frame, errc::truncated_telegram);
+            return reassembly_event::failed(frame.raw, errc::truncated_telegram);
         }
         return {};
     }
