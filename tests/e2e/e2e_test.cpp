@@ -14,6 +14,7 @@
 
 #include "child_process.hpp"
 #include "evn_mbus/hex.hpp"
+#include "json_lines.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
 #include "process.hpp"
@@ -28,15 +29,6 @@ using nlohmann::json;
 const std::string binary = EVN_MBUS_BINARY;
 const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
 const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
-
-std::vector<json> read_json_lines(const std::string& path) {
-    std::vector<json> out;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-}
 
 std::vector<json> parse_all(const std::vector<std::string>& payloads) {
     std::vector<json> out;

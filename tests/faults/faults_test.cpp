@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "json_lines.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
 #include "synthetic_meter.hpp"
@@ -30,15 +31,6 @@ using steady = std::chrono::steady_clock;
 
 const std::string binary = EVN_MBUS_BINARY;
 const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
-
-std::vector<json> read_json_lines(const std::string& path) {
-    std::vector<json> out;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-}
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
     std::size_t n = 0;
