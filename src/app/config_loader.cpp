@@ -5,33 +5,25 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <map>
-#include <memory>
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "key_text.hpp"
+#include "small_file.hpp"
 
 namespace evn_mbus {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Said wherever the key is missing or wrong: the key is the one thing a user cannot guess.
-constexpr std::string_view where_to_get_the_key =
-    "Get it from your grid operator's customer web portal (EVN / Netz Niederoesterreich: "
-    "\"Smart Meter Webportal\", in the section for the customer interface key, "
-    "\"Kundenschnittstelle\").";
-
 constexpr std::size_t max_config_bytes = 1024 * 1024;
-constexpr std::size_t max_secret_file_bytes = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -139,50 +131,6 @@ position position_of(const YAML::Mark& m) {
 
 position position_of(const YAML::Node& n) {
     return n.IsDefined() ? position_of(n.Mark()) : position{};
-}
-
-// "" if path names a regular file, else what is wrong with it.
-std::string file_problem(const std::string& path) {
-    std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (ec) {
-        if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
-            return "does not exist";
-        }
-        return "cannot be reached (" + ec.message() + "); check the permissions of its folders";
-    }
-    if (fs::is_directory(st)) return "is a folder, not a file";
-    if (!fs::is_regular_file(st)) return "is not a regular file";
-    return {};
-}
-
-// Reads a small regular file whole. Refuses devices and pipes (they could block or never end).
-std::string read_small_file(const std::string& path, std::size_t max_bytes, std::string& out) {
-    if (std::string problem = file_problem(path); !problem.empty()) return problem;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-        const int error = errno;
-        std::string why = "cannot be read (" + std::string(std::strerror(error)) + ")";
-        if (error == EACCES) {
-            why +=
-                "; check the file's owner and permissions (evn-mbus runs as the user of "
-                "the service)";
-        }
-        return why;
-    }
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
-    out.clear();
-    char buffer[4096];
-    while (true) {
-        const std::size_t n = std::fread(buffer, 1, sizeof buffer, f);
-        out.append(buffer, n);
-        if (out.size() > max_bytes) {
-            return "is too large (more than " + std::to_string(max_bytes) + " bytes)";
-        }
-        if (n < sizeof buffer) break;
-    }
-    if (std::ferror(f)) return "cannot be read (input/output error)";
-    return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,73 +641,15 @@ void loader::read_uri(const entry& e) {
     uri_ok_ = true;
 }
 
-// Parses a key. A placeholder gets its own message: it means the user has not fetched the key.
+// Parses a key; key_text says what is wrong (a placeholder, a name before the digits, ...).
 bool loader::check_key(const std::string& key, std::string_view text_value, position pos,
                        const std::string& what, bool required, std::optional<aes_key>& out) {
-    const std::string upper = [&] {
-        std::string s(text_value);
-        for (char& c : s)
-            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        return s;
-    }();
-    aes_key parsed{};
-    const bool valid = !parse_key(text_value, parsed);
-    const bool all_zero =
-        valid && std::all_of(parsed.begin(), parsed.end(), [](std::uint8_t b) { return b == 0; });
-    bool placeholder = false;
-    for (const char* word : {"REPLACE", "YOUR", "KEY", "XXXX", "CHANGE", "HIER", "DEIN", "<"}) {
-        if (upper.find(word) != std::string::npos) placeholder = true;
-    }
-    if (!valid && placeholder) {
-        add(key, pos,
-            what +
-                " is still a placeholder; replace it with your meter's AES key (32 hex "
-                "digits). " +
-                std::string(where_to_get_the_key));
+    key_check checked = check_key_text(text_value, required);
+    if (!checked.key) {
+        add(key, pos, what + " " + checked.problem);
         return false;
     }
-    if (all_zero && required) {
-        add(key, pos,
-            what +
-                " is all zeros, a placeholder and not a real key; replace it with your "
-                "meter's AES key (32 hex digits). " +
-                std::string(where_to_get_the_key));
-        return false;
-    }
-    if (!valid) {
-        std::size_t digits = 0;
-        char stray = 0;
-        std::string_view rest = text_value;
-        for (std::size_t i = 0; i < rest.size(); ++i) {
-            const char c = rest[i];
-            if (c == '0' && i + 1 < rest.size() && (rest[i + 1] == 'x' || rest[i + 1] == 'X')) {
-                ++i;
-                continue;
-            }
-            if (std::isxdigit(static_cast<unsigned char>(c))) {
-                ++digits;
-            } else if (c != ' ' && c != '\t' && c != ':' && c != '-' && c != '\n' && c != '\r' &&
-                       stray == 0) {
-                stray = c;
-            }
-        }
-        std::string why;
-        if (stray != 0 && static_cast<unsigned char>(stray) >= 0x20 &&
-            static_cast<unsigned char>(stray) < 0x7F) {
-            why = "it contains '" + std::string(1, stray) + "', which is not a hex digit";
-        } else if (stray != 0) {
-            why = "it contains a character that is not a hex digit";
-        } else {
-            why = "it has " + std::to_string(digits) + " hex digits";
-        }
-        add(key, pos,
-            what +
-                " is not a valid key: it must be exactly 32 hex digits (0-9, A-F; spaces "
-                "allowed), but " +
-                why + ". " + std::string(where_to_get_the_key));
-        return false;
-    }
-    out = parsed;
+    out = checked.key;
     return true;
 }
 
@@ -776,20 +666,12 @@ void loader::finish_meter() {
     } else if (has_file) {
         meter.key_file = resolve(key_file_.text);
         std::string content;
-        if (std::string problem = read_small_file(meter.key_file, max_secret_file_bytes, content);
+        if (std::string problem = read_small_file(meter.key_file, max_key_file_bytes, content);
             !problem.empty()) {
             add("meter.key_file", key_file_.pos,
                 "meter.key_file: the key file " + quote(meter.key_file) + " " + problem);
         } else {
-            // '#' starts a comment, so that the file can say where the key came from.
-            std::string key_text;
-            bool comment = false;
-            for (const char c : content) {
-                if (c == '#') comment = true;
-                if (c == '\n') comment = false;
-                if (!comment) key_text.push_back(c);
-            }
-            check_key("meter.key_file", key_text, key_file_.pos,
+            check_key("meter.key_file", key_file_text(content), key_file_.pos,
                       "the key in " + quote(meter.key_file) + " (meter.key_file)", true, meter.key);
         }
     } else {
@@ -818,7 +700,7 @@ void loader::finish_mqtt() {
     } else if (has_file) {
         m.password_file = resolve(password_file_.text);
         std::string content;
-        if (std::string problem = read_small_file(m.password_file, max_secret_file_bytes, content);
+        if (std::string problem = read_small_file(m.password_file, max_key_file_bytes, content);
             !problem.empty()) {
             add("mqtt.password_file", password_file_.pos,
                 "mqtt.password_file: the password file " + quote(m.password_file) + " " + problem);

@@ -477,6 +477,39 @@ TEST(config_loader, invalid_key_says_what_is_wrong_without_showing_it) {
     EXPECT_EQ(p.key, "meter.auth_key");
 }
 
+// What surrounds the digits is named (the key's digits never are), with what is expected.
+TEST(config_loader, key_with_a_name_or_comment_around_it_says_what_was_found) {
+    const temp_dir dir;
+    write_file(dir.path() / "meter.key", "KEY=" + valid_key + "\n");
+    auto r = load_config_text("meter:\n  key_file: meter.key\n", dir.path().string());
+    auto p = only_problem(r);
+    EXPECT_EQ(p.key, "meter.key_file");
+    EXPECT_EQ(p.message.find("placeholder"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("it holds 36 characters: \"KEY=\" followed by 32 hex digits"),
+              std::string::npos)
+        << p.message;
+    EXPECT_NE(p.message.find("exactly 32 hex digits"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("without a name before it"), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find("36C66639"), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find("2A793BBB"), std::string::npos) << p.message;
+
+    // Inside quotes '#' is part of the value, not a comment.
+    r = load_config_text("meter:\n  key: \"" + valid_key + " # my key\"\n", "");
+    p = only_problem(r);
+    EXPECT_EQ(p.key, "meter.key");
+    EXPECT_EQ(p.message.find("placeholder"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("32 hex digits followed by \"# my key\""), std::string::npos)
+        << p.message;
+    EXPECT_NE(p.message.find("outside quotes"), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find("36C66639"), std::string::npos) << p.message;
+
+    // A key split by a stray character: no piece of it is shown either.
+    r = load_config_text("meter:\n  key: \"36C66639E48A8CA4_D6BC8B282A793BBB\"\n", "");
+    p = only_problem(r);
+    EXPECT_EQ(p.message.find("D6BC"), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find("36C6"), std::string::npos) << p.message;
+}
+
 TEST(config_loader, key_and_key_file_together_are_an_error) {
     const auto r =
         load_config_text("meter:\n  key: " + valid_key + "\n  key_file: /etc/evn.key\n", "");
