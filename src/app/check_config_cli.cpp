@@ -1,6 +1,9 @@
+#include <algorithm>
+#include <climits>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "config_loader.hpp"
@@ -15,9 +18,18 @@ command add_check_config_command(CLI::App& parent) {
     sub->add_option("--config,-c", *path, "configuration file")->capture_default_str();
     return {sub, [path]() -> int {
                 const config_result result = load_config_file(*path);
+                // Problems and warnings in file order, as a compiler prints them.
+                std::vector<config_problem> lines = result.problems;
+                for (const auto& w : result.warnings) {
+                    lines.push_back(w);
+                    lines.back().message = "warning: " + w.message;
+                }
+                std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
+                    return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
+                });
+                for (const auto& p : lines)
+                    std::cerr << describe(p, *path) << "\n";
                 if (!result.config) {
-                    for (const auto& p : result.problems)
-                        std::cerr << describe(p, *path) << "\n";
                     const auto n = result.problems.size();
                     std::cerr << "evn-mbus: " << n << (n == 1 ? " problem" : " problems")
                               << " in the configuration; evn-mbus will not start until "

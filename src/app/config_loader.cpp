@@ -15,8 +15,11 @@
 #include <sstream>
 #include <utility>
 
+#include "client_id.hpp"
 #include "key_text.hpp"
 #include "small_file.hpp"
+#include "uri_text.hpp"
+#include "yaml_indicator.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -168,6 +171,9 @@ class loader {
     void add(std::string key, position pos, std::string message) {
         problems_.push_back({std::move(key), pos.line, pos.column, std::move(message)});
     }
+    void warn(std::string key, position pos, std::string message) {
+        warnings_.push_back({std::move(key), pos.line, pos.column, std::move(message)});
+    }
     config_result result();
 
   private:
@@ -187,9 +193,11 @@ class loader {
     void read_baud(const entry& e, unsigned& out);
     void read_topic(const entry& e, std::string& out);
     void read_uri(const entry& e);
+    void read_secret(const entry& e, located& out, bool trimmed = true);
 
     bool check_key(const std::string& key, std::string_view text_value, position pos,
                    const std::string& what, bool required, std::optional<aes_key>& out);
+    void finish_serial();
     void finish_meter();
     void finish_mqtt();
     std::string resolve(std::string_view name) const;
@@ -197,6 +205,9 @@ class loader {
     std::string origin_dir_;
     daemon_config config_;
     std::vector<config_problem> problems_;
+    std::vector<config_problem> warnings_;
+    std::string_view input_;  // the file's text, for what yaml-cpp's nodes do not keep
+    position device_pos_;
     std::map<std::string, std::vector<field>> schema_;  // section path ("" = top) -> its keys
     located key_, key_file_, auth_key_, password_, password_file_, tls_files_, tls_key_file_;
     position meter_pos_;
@@ -221,6 +232,7 @@ void loader::build_schema() {
         {"device",
          [this, &s](const entry& e) {
              read_string(e, s.device, false, "it names the serial port, e.g. /dev/ttyUSB0");
+             device_pos_ = e.value_pos;
          }},
         {"baud", [this, &s](const entry& e) { read_baud(e, s.baud); }},
         {"parity",
@@ -266,9 +278,9 @@ void loader::build_schema() {
     };
 
     schema_["meter"] = {
-        {"key", [this](const entry& e) { read_located(e, key_); }},
-        {"key_file", [this](const entry& e) { read_located(e, key_file_); }},
-        {"auth_key", [this](const entry& e) { read_located(e, auth_key_); }},
+        {"key", [this](const entry& e) { read_secret(e, key_); }},
+        {"key_file", [this](const entry& e) { read_secret(e, key_file_); }},
+        {"auth_key", [this](const entry& e) { read_secret(e, auth_key_); }},
     };
 
     mqtt_config& m = config_.mqtt;
@@ -284,8 +296,8 @@ void loader::build_schema() {
         {"uri", [this](const entry& e) { read_uri(e); }},
         {"client_id", [this, &m](const entry& e) { read_string(e, m.client_id, true, ""); }},
         {"username", [this, &m](const entry& e) { read_string(e, m.username, true, ""); }},
-        {"password", [this](const entry& e) { read_located(e, password_, false); }},
-        {"password_file", [this](const entry& e) { read_located(e, password_file_); }},
+        {"password", [this](const entry& e) { read_secret(e, password_, false); }},
+        {"password_file", [this](const entry& e) { read_secret(e, password_file_); }},
         {"topic_prefix", [this, &m](const entry& e) { read_topic(e, m.topic_prefix); }},
         {"qos",
          [this, &m](const entry& e) {
@@ -472,6 +484,16 @@ void loader::read_located(const entry& e, located& out, bool trimmed) {
     }
 }
 
+// A secret is never shown, so a value that YAML emptied or cut (a '#' comment, an '&' anchor,
+// a '!' tag) would only show as "authentication failed" later: warn with the rule.
+void loader::read_secret(const entry& e, located& out, bool trimmed) {
+    read_located(e, out, trimmed);
+    const yaml_indicator found = value_indicator(input_, e.key_pos.line, e.key_pos.column);
+    if (found.indicator == 0 || (found.indicator == '#' && !out.text.empty())) return;
+    warn(e.path, {found.line, found.column},
+         indicator_warning(found, e.path, !out.present || out.text.empty()));
+}
+
 void loader::read_file_name(const entry& e, std::string& out, located* where) {
     auto v = text(e, true);
     if (!v) return;
@@ -595,10 +617,20 @@ void loader::read_uri(const entry& e) {
     const auto scheme = std::find_if(std::begin(schemes), std::end(schemes),
                                      [&](std::string_view s) { return uri.starts_with(s); });
     uri_ok_ = false;
+    // The password must never reach a message or a log line; Paho cannot use it there anyway.
+    const std::string shown = quote(uri_without_userinfo(uri));
+    if (uri_has_userinfo(uri)) {
+        add(e.path, e.value_pos,
+            e.path +
+                " holds a user name or password (\"user:password@\" before the host), which "
+                "MQTT cannot use there and which would show in the log; write " +
+                shown + " and set mqtt.username and mqtt.password (or mqtt.password_file) instead");
+        return;
+    }
     if (scheme == std::end(schemes)) {
         add(e.path, e.value_pos,
             e.path + " must start with tcp://, ssl://, mqtt://, mqtts://, ws:// or wss:// (" +
-                example + "), not " + quote(uri));
+                example + "), not " + shown);
         return;
     }
     const std::string rest = uri.substr(scheme->size());
@@ -620,8 +652,7 @@ void loader::read_uri(const entry& e) {
     });
     if (host.empty() || bad_char) {
         add(e.path, e.value_pos,
-            e.path + " must name the broker's host without spaces (" + example + "), not " +
-                quote(uri));
+            e.path + " must name the broker's host without spaces (" + example + "), not " + shown);
         return;
     }
     if (!port.empty()) {
@@ -632,7 +663,7 @@ void loader::read_uri(const entry& e) {
         if (port[0] != ':' || first == last || ptr != last || ec != std::errc() || number == 0 ||
             number > 65535) {
             add(e.path, e.value_pos,
-                e.path + " has an invalid port: " + quote(uri) +
+                e.path + " has an invalid port: " + shown +
                     "; the port is a number from 1 to 65535 (" + example + ")");
             return;
         }
@@ -651,6 +682,20 @@ bool loader::check_key(const std::string& key, std::string_view text_value, posi
     }
     out = checked.key;
     return true;
+}
+
+void loader::finish_serial() {
+    // Not an error: the service waits for a device that is missing (an adapter not plugged in
+    // yet), but a typo in the name would keep it waiting forever.
+    // Said once the file itself is right: until then it would only add to the list.
+    const std::string& device = config_.serial.device;
+    std::error_code ec;
+    if (!problems_.empty() || device.empty() || fs::exists(fs::path(device), ec) || ec) return;
+    warn("serial.device", device_pos_,
+         "serial.device " + quote(device) +
+             " does not exist (yet); evn-mbus waits for it and opens it when it appears. "
+             "Check that the meter's adapter is plugged in and the name is right "
+             "(ls -l /dev/serial/by-id/ lists USB serial adapters)");
 }
 
 void loader::finish_meter() {
@@ -816,22 +861,26 @@ config_result loader::load(std::string_view yaml) {
                 std::string(root.IsSequence() ? "list" : "value") + " instead");
         return result();
     }
+    input_ = input;
     if (root.IsMap()) read_section(root, "", {});
     finish_meter();
     finish_mqtt();
+    finish_serial();
     return result();
 }
 
 config_result loader::result() {
     config_result r;
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const config_problem& a, const config_problem& b) {
-                         const auto order = [](const config_problem& p) {
-                             return std::pair(p.line == 0 ? INT_MAX : p.line, p.column);
-                         };
-                         return order(a) < order(b);
-                     });
+    const auto in_file_order = [](const config_problem& a, const config_problem& b) {
+        const auto order = [](const config_problem& p) {
+            return std::pair(p.line == 0 ? INT_MAX : p.line, p.column);
+        };
+        return order(a) < order(b);
+    };
+    std::stable_sort(problems_.begin(), problems_.end(), in_file_order);
+    std::stable_sort(warnings_.begin(), warnings_.end(), in_file_order);
     r.problems = std::move(problems_);
+    r.warnings = std::move(warnings_);
     if (r.problems.empty()) r.config = config_;
     return r;
 }
@@ -875,7 +924,12 @@ config_result load_config_file(const std::string& path) {
         std::error_code ec;
         fs::path absolute = fs::absolute(fs::path(path), ec);
         if (ec) absolute = fs::path(path);
-        return load_config_text(content, absolute.parent_path().string());
+        config_result r = load_config_text(content, absolute.parent_path().string());
+        // One id per host and file: two instances sharing one would cut each other off.
+        if (r.config && r.config->mqtt.client_id.empty()) {
+            r.config->mqtt.client_id = default_client_id(absolute.string());
+        }
+        return r;
     } catch (const std::exception& e) {
         try {
             return failure(std::string("the configuration could not be read: ") + e.what());
@@ -934,7 +988,7 @@ std::string effective_config_yaml(const daemon_config& c) {
 
         const mqtt_config& m = c.mqtt;
         out << YAML::Key << "mqtt" << YAML::Value << YAML::BeginMap;
-        out << YAML::Key << "uri" << YAML::Value << m.uri;
+        out << YAML::Key << "uri" << YAML::Value << uri_without_userinfo(m.uri);
         out << YAML::Key << "client_id" << YAML::Value << m.client_id;
         out << YAML::Key << "username" << YAML::Value << m.username;
         out << YAML::Key << "password" << YAML::Value << YAML::DoubleQuoted

@@ -25,13 +25,17 @@ struct config_problem {
 struct config_result {
     std::optional<daemon_config> config;  // set only when there are no problems
     std::vector<config_problem> problems;
+    // The file works, but probably not as meant (a password YAML read as a comment, a serial
+    // device that does not exist yet): said, and the configuration is used all the same.
+    std::vector<config_problem> warnings;
 };
 
 // Relative file names in the configuration (meter.key_file, mqtt.password_file, mqtt.tls.*)
 // are taken relative to origin_dir (left as they are if origin_dir is empty).
 config_result load_config_text(std::string_view yaml, const std::string& origin_dir);
 
-// Reads and checks the file; relative file names in it are relative to its directory.
+// Reads and checks the file; relative file names in it are relative to its directory. An
+// empty mqtt.client_id becomes the default for this host and file (client_id.hpp).
 config_result load_config_file(const std::string& path);
 
 // "path:line:column: message", as compilers print it (line and column left out when unknown).

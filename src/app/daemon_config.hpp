@@ -65,7 +65,7 @@ struct discovery_config {
 
 struct mqtt_config {
     std::string uri = "tcp://localhost:1883";       // mqtt.uri: tcp://host:port or ssl://host:port
-    std::string client_id;                          // mqtt.client_id: empty = "evn-mbus-<host>"
+    std::string client_id;                          // mqtt.client_id: empty = client_id.hpp
     std::string username;                           // mqtt.username
     std::string password;                           // mqtt.password (or mqtt.password_file)
     std::string password_file;                      // mqtt.password_file

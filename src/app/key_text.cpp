@@ -131,7 +131,7 @@ key_check check_key_text(std::string_view text, bool required) {
     const std::string_view before = trim(trimmed.substr(0, span.begin));
     const std::string_view after = trim(trimmed.substr(span.end));
     std::string why;
-    if (span.digits >= 8 && (!before.empty() || !after.empty())) {
+    if (span.digits == 32 && (!before.empty() || !after.empty())) {
         // Name what surrounds the digits: "KEY=" before them, a comment after them.
         why = "it holds " + std::to_string(trimmed.size()) + " characters: ";
         if (!before.empty()) why += shown(before) + " followed by ";

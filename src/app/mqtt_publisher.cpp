@@ -30,6 +30,7 @@
 #include "evn_mbus/cosem_datetime.hpp"
 #include "ha_discovery.hpp"
 #include "reading_json.hpp"
+#include "uri_text.hpp"
 
 namespace evn_mbus {
 namespace asio = boost::asio;
@@ -411,6 +412,13 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void start() {
         if (client_ || state_ == state::stopped) return;
+        // Refused here too (the configuration refuses it first): no log line below may show a
+        // password, and Paho cannot use one in the URI.
+        if (uri_has_userinfo(config_.uri)) {
+            throw std::runtime_error("mqtt.uri '" + uri_without_userinfo(config_.uri) +
+                                     "' must not hold a user name or password: set "
+                                     "mqtt.username and mqtt.password instead");
+        }
         address_ = parse_uri(config_.uri);
         if (!address_) {
             throw std::runtime_error("mqtt.uri '" + config_.uri +

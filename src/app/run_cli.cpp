@@ -17,7 +17,7 @@ command add_run_command(CLI::App& parent) {
     s->options.config_path = default_config_path;
     CLI::App* sub = parent.add_subcommand(
         "run", "Read the meter and publish its values (the service; the default command)");
-    sub->add_option("--config", s->options.config_path, "configuration file")
+    sub->add_option("--config,-c", s->options.config_path, "configuration file")
         ->capture_default_str();
     sub->add_option("--log-target", s->log_target,
                     "where to log: journal or stderr (default: the journal under systemd)")

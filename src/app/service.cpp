@@ -13,6 +13,7 @@
 #include "mqtt_publisher.hpp"
 #include "reading_json.hpp"
 #include "serial_reader.hpp"
+#include "uri_text.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -106,6 +107,11 @@ bool service::load(daemon_config& out, bool at_start) {
     }
     out = *result.config;
     if (options_.log_level_override) out.log.level = *options_.log_level_override;
+    if (!log_) log_ = make_logger(out.log, options_.log_target_override);
+    for (const auto& w : result.warnings) {
+        // The serial reader says itself, with what to do, when the device is missing.
+        if (w.key != "serial.device") log_->warn("{}", describe(w, options_.config_path));
+    }
     return true;
 }
 
@@ -131,8 +137,8 @@ int service::run() {
 
     log_->info("evn-mbus {} starting: meter on {} ({}), {}", EVN_MBUS_VERSION,
                config_.serial.device, line_settings(config_.serial),
-               options_.mqtt_enabled ? "MQTT broker " + config_.mqtt.uri + " under topic '" +
-                                           config_.mqtt.topic_prefix + "/'"
+               options_.mqtt_enabled ? "MQTT broker " + uri_without_userinfo(config_.mqtt.uri) +
+                                           " under topic '" + config_.mqtt.topic_prefix + "/'"
                                      : std::string("MQTT off"));
     if (config_.meter.auth_key) {
         log_->info("an authentication key is configured: GCM tags will be verified");
@@ -378,7 +384,8 @@ void service::reload() {
         start_serial();
     }
     if (mqtt_changed && options_.mqtt_enabled) {
-        log_->info("MQTT settings changed: reconnecting to {}", config_.mqtt.uri);
+        log_->info("MQTT settings changed: reconnecting to {}",
+                   uri_without_userinfo(config_.mqtt.uri));
         if (publisher_ && !switching_publisher_) {
             // The old connection first delivers what it holds and says "offline"; only then
             // does the new one connect (same client id: the broker would otherwise cut one

@@ -2,6 +2,7 @@
 // secrets hidden, and error lines that point into the file.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -97,6 +98,72 @@ TEST_F(check_config_cli, key_file_and_password_stay_hidden) {
     EXPECT_EQ(n["meter"]["key"].as<std::string>(), "********");
     EXPECT_EQ(n["meter"]["key_file"].as<std::string>(), (dir_ / "meter.key").string());
     EXPECT_EQ(n["mqtt"]["password"].as<std::string>(), "********");
+}
+
+TEST_F(check_config_cli, password_in_the_uri_is_refused_and_never_printed) {
+    const std::string path = write(
+        "evn.yaml", "meter:\n  key: " + key + "\nmqtt:\n  uri: tcp://user:hunter2@broker:1883\n");
+    const auto r = run_process({binary, "check-config", "-c", path});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.rfind(path + ":4:8: mqtt.uri holds a user name or password", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("mqtt.username and mqtt.password"), std::string::npos) << r.err;
+}
+
+TEST_F(check_config_cli, password_emptied_by_a_comment_is_a_warning_that_names_the_rule) {
+    const std::string path =
+        write("evn.yaml", "serial:\n  device: /dev/null\nmeter:\n  key: " + key +
+                              "\nmqtt:\n  username: u\n  password: #hunter2\n");
+    const auto r = run_process({binary, "check-config", "-c", path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.rfind(path + ":7:13: warning: mqtt.password is empty", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("'#' after a space starts a comment"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("configuration OK"), std::string::npos) << r.err;
+    EXPECT_EQ(YAML::Load(r.out)["mqtt"]["password"].as<std::string>(), "(not set)");
+}
+
+TEST_F(check_config_cli, missing_serial_device_is_a_warning) {
+    const std::string device = (dir_ / "ttyUSB7").string();
+    const std::string path =
+        write("evn.yaml", "serial:\n  device: " + device + "\nmeter:\n  key: " + key + "\n");
+    const auto r = run_process({binary, "check-config", "-c", path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(
+        r.err.rfind(path + ":2:11: warning: serial.device \"" + device + "\" does not exist", 0),
+        0u)
+        << r.err;
+    EXPECT_NE(r.err.find("configuration OK"), std::string::npos) << r.err;
+}
+
+TEST_F(check_config_cli, shows_the_client_id_derived_from_host_and_file) {
+    const std::string path = write("meter2.yaml", "meter:\n  key: " + key + "\n");
+    const auto r = run_process({binary, "check-config", "-c", path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    char host[256] = {};
+    ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+    EXPECT_EQ(YAML::Load(r.out)["mqtt"]["client_id"].as<std::string>(),
+              std::string("evn-mbus-") + host + "-meter2")
+        << r.out;
+}
+
+// "run" takes -c as check-config does (the README's commands use both).
+TEST_F(check_config_cli, run_accepts_c_for_the_configuration_file) {
+    const std::string path = write("bad.yaml", "meter:\n  key: 1234\n");
+    const auto r = run_process({binary, "run", "-c", path, "--log-target", "stderr"});
+    EXPECT_EQ(r.status, 78) << r.err;  // EX_CONFIG, as for --config
+    EXPECT_NE(r.err.find(path + ":2:8: meter.key is not a valid key"), std::string::npos) << r.err;
+}
+
+TEST_F(check_config_cli, key_file_with_a_name_before_the_key_says_what_it_holds) {
+    write("meter.key", "KEY=" + key + "\n");
+    const std::string path = write("evn.yaml", "meter:\n  key_file: meter.key\n");
+    const auto r = run_process({binary, "check-config", "-c", path});
+    EXPECT_EQ(r.status, 1);
+    expect_no_key(r.out + r.err);
+    EXPECT_EQ(r.err.find("placeholder"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("\"KEY=\" followed by 32 hex digits"), std::string::npos) << r.err;
 }
 
 TEST_F(check_config_cli, shipped_example_fails_only_on_the_placeholder_key) {

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <tuple>
 
+#include "client_id.hpp"
+#include "uri_text.hpp"
+
 namespace evn_mbus {
 namespace {
 
@@ -583,6 +586,132 @@ TEST(config_loader, password_rules) {
     r = load_config_text(with_key("mqtt:\n  username: u\n  password_file: empty.pass\n"),
                          dir.path().string());
     EXPECT_NE(only_problem(r).message.find("is empty"), std::string::npos);
+}
+
+// Paho cannot use "user:password@" in the URI, and it would stand in every log line.
+TEST(config_loader, credentials_in_the_uri_are_refused_without_showing_them) {
+    auto r = load_config_text(with_key("mqtt:\n  uri: tcp://user:hunter2@broker:1883\n"), "");
+    auto p = only_problem(r);
+    EXPECT_EQ(p.key, "mqtt.uri");
+    EXPECT_EQ(p.line, 2);
+    EXPECT_EQ(p.column, 8);
+    EXPECT_NE(p.message.find("mqtt.username"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("mqtt.password"), std::string::npos) << p.message;
+    EXPECT_NE(p.message.find("\"tcp://broker:1883\""), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find("hunter2"), std::string::npos) << p.message;
+    // Other URI mistakes do not show the password either.
+    for (const std::string uri : {"htp://u:hunter2@broker", "u:hunter2@broker:1883",
+                                  "tcp://u:hun/ter2@broker:1883", "tcp://u:hunter2@"}) {
+        r = load_config_text(with_key("mqtt:\n  uri: \"" + uri + "\"\n"), "");
+        p = only_problem(r);
+        EXPECT_EQ(p.key, "mqtt.uri") << uri;
+        EXPECT_EQ(p.message.find("hunter2"), std::string::npos) << p.message;
+        EXPECT_EQ(p.message.find("ter2"), std::string::npos) << p.message;
+    }
+}
+
+TEST(config_loader, uri_without_userinfo_strips_user_and_password) {
+    EXPECT_EQ(uri_without_userinfo("tcp://user:pw@host:1883"), "tcp://host:1883");
+    EXPECT_EQ(uri_without_userinfo("ssl://user@host"), "ssl://host");
+    EXPECT_EQ(uri_without_userinfo("tcp://u:p@w@rd@host"), "tcp://host");
+    EXPECT_EQ(uri_without_userinfo("u:pw@host:1883"), "host:1883");
+    EXPECT_EQ(uri_without_userinfo("tcp://host:1883"), "tcp://host:1883");
+    EXPECT_TRUE(uri_has_userinfo("tcp://u:p@host"));
+    EXPECT_FALSE(uri_has_userinfo("tcp://[::1]:1883"));
+}
+
+std::vector<config_problem> warnings_about(const config_result& r, const std::string& key) {
+    std::vector<config_problem> out;
+    for (const auto& w : r.warnings)
+        if (w.key == key) out.push_back(w);
+    return out;
+}
+
+// "password: #hunter2" is a comment to YAML: the password is empty and nothing said so.
+TEST(config_loader, secret_emptied_by_a_yaml_rule_is_warned_about_with_the_rule) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"#hunter2", "starts a comment"},
+        {"&hunter2", "anchor"},
+        {"!hunter2", "tag"},
+    };
+    for (const auto& [value, rule] : cases) {
+        const auto r =
+            load_config_text(with_key("mqtt:\n  username: u\n  password: " + value + "\n"), "");
+        ASSERT_TRUE(r.config) << all_messages(r);
+        EXPECT_EQ(r.config->mqtt.password, "");
+        const auto w = warnings_about(r, "mqtt.password");
+        ASSERT_EQ(w.size(), 1u) << value;
+        EXPECT_EQ(w[0].line, 3);
+        EXPECT_EQ(w[0].column, 13);
+        EXPECT_EQ(w[0].message.rfind("mqtt.password is empty", 0), 0u) << w[0].message;
+        EXPECT_NE(w[0].message.find(rule), std::string::npos) << w[0].message;
+        EXPECT_NE(w[0].message.find("quotes"), std::string::npos) << w[0].message;
+        EXPECT_EQ(w[0].message.find("hunter2"), std::string::npos) << w[0].message;
+    }
+    // The key: an error (it is required), and the warning says why it came out empty.
+    auto r = load_config_text("meter:\n  key: #" + valid_key + "\n", "");
+    EXPECT_NE(only_problem(r).message.find("meter.key is not set"), std::string::npos);
+    ASSERT_EQ(warnings_about(r, "meter.key").size(), 1u);
+    EXPECT_NE(warnings_about(r, "meter.key")[0].message.find("comment"), std::string::npos);
+    EXPECT_EQ(warnings_about(r, "meter.key")[0].message.find("36C6"), std::string::npos);
+    r = load_config_text(with_key("") + "  auth_key: !x\n", "");
+    EXPECT_EQ(warnings_about(r, "meter.auth_key").size(), 1u);
+    r = load_config_text(with_key("mqtt:\n  username: u\n  password_file: &f\n"), "");
+    EXPECT_EQ(warnings_about(r, "mqtt.password_file").size(), 1u);
+
+    // Quoted, empty on purpose, a YAML type tag, or a '#' inside the value: nothing to say.
+    for (const std::string value : {"\"#hunter2\"", "'&x'", "\"\"", "", "!!str abc", "a#b"}) {
+        r = load_config_text(with_key("mqtt:\n  username: u\n  password: " + value + "\n"), "");
+        ASSERT_TRUE(r.config) << value << all_messages(r);
+        EXPECT_TRUE(warnings_about(r, "mqtt.password").empty()) << value;
+    }
+    r = load_config_text(with_key("mqtt:\n  username: u\n  password: \"#hunter2\"\n"), "");
+    EXPECT_EQ(r.config->mqtt.password, "#hunter2");
+}
+
+TEST(config_loader, missing_serial_device_is_a_warning_not_an_error) {
+    const temp_dir dir;
+    const std::string missing = (dir.path() / "ttyUSB7").string();
+    auto r = load_config_text(with_key("serial:\n  device: " + missing + "\n"), "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    const auto w = warnings_about(r, "serial.device");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0].line, 2);
+    EXPECT_EQ(w[0].column, 11);
+    EXPECT_NE(w[0].message.find(missing), std::string::npos) << w[0].message;
+    EXPECT_NE(w[0].message.find("does not exist"), std::string::npos) << w[0].message;
+    r = load_config_text(with_key("serial:\n  device: /dev/null\n"), "");
+    EXPECT_TRUE(warnings_about(r, "serial.device").empty());
+}
+
+// Two instances on one host with the default id would knock each other off the broker.
+TEST(config_loader, default_client_id_names_the_host_and_the_instance) {
+    EXPECT_EQ(default_client_id("pi", "/etc/evn-mbus.yaml"), "evn-mbus-pi");
+    EXPECT_EQ(default_client_id("pi", "/etc/evn-mbus/meter2.yaml"), "evn-mbus-pi-meter2");
+    EXPECT_EQ(default_client_id("pi", "/etc/evn-mbus/evn-mbus.yaml"), "evn-mbus-pi-evn-mbus");
+    EXPECT_EQ(default_client_id("pi", "/home/u/my meter.v2.yaml"), "evn-mbus-pi-my-meter-v2");
+    EXPECT_EQ(default_client_id("", "/etc/evn-mbus.yaml"), "evn-mbus");
+    // Too long: shortened, and still different for different files.
+    const std::string a =
+        default_client_id("raspberrypi", "/etc/evn-mbus/" + std::string(60, 'a') + "1.yaml");
+    const std::string b =
+        default_client_id("raspberrypi", "/etc/evn-mbus/" + std::string(60, 'a') + "2.yaml");
+    EXPECT_EQ(a.size(), max_client_id_length);
+    EXPECT_EQ(b.size(), max_client_id_length);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.rfind("evn-mbus-raspberrypi-aaaa", 0), 0u) << a;
+
+    // The loaded file gets it; a client_id set in the file stays as it is.
+    const temp_dir dir;
+    write_file(dir.path() / "meter2.yaml", with_key(""));
+    auto r = load_config_file((dir.path() / "meter2.yaml").string());
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_EQ(r.config->mqtt.client_id, default_client_id((dir.path() / "meter2.yaml").string()));
+    EXPECT_TRUE(r.config->mqtt.client_id.ends_with("-meter2")) << r.config->mqtt.client_id;
+    write_file(dir.path() / "meter3.yaml", with_key("mqtt:\n  client_id: mine\n"));
+    r = load_config_file((dir.path() / "meter3.yaml").string());
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_EQ(r.config->mqtt.client_id, "mine");
 }
 
 TEST(config_loader, tls_files_must_exist_and_need_a_tls_uri) {
