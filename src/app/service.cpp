@@ -107,10 +107,11 @@ bool service::load(daemon_config& out, bool at_start) {
     }
     out = *result.config;
     if (options_.log_level_override) out.log.level = *options_.log_level_override;
-    if (!log_) log_ = make_logger(out.log, options_.log_target_override);
     for (const auto& w : result.warnings) {
         // The serial reader says itself, with what to do, when the device is missing.
-        if (w.key != "serial.device") log_->warn("{}", describe(w, options_.config_path));
+        if (w.key == "serial.device") continue;
+        if (!log_) log_ = make_logger(out.log, options_.log_target_override);
+        log_->warn("{}", describe(w, options_.config_path));
     }
     return true;
 }
