@@ -124,6 +124,18 @@ TEST_F(check_config_cli, password_emptied_by_a_comment_is_a_warning_that_names_t
     EXPECT_EQ(YAML::Load(r.out)["mqtt"]["password"].as<std::string>(), "(not set)");
 }
 
+// The service logs the same warning at start (a user may never run check-config). Stopped by
+// SIGTERM after a few seconds: the warning is its first line.
+TEST_F(check_config_cli, run_logs_the_warning_about_an_emptied_password) {
+    const std::string path = write(
+        "evn.yaml", "serial:\n  device: " + (dir_ / "nope").string() + "\nmeter:\n  key: " + key +
+                        "\nmqtt:\n  username: u\n  password: #hunter2\n");
+    const auto r = run_process({"/usr/bin/timeout", "-s", "TERM", "4", binary, "run", "-c", path,
+                                "--no-mqtt", "--log-target", "stderr"});
+    EXPECT_NE(r.err.find(path + ":7:13: mqtt.password is empty"), std::string::npos) << r.err;
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << r.err;
+}
+
 TEST_F(check_config_cli, missing_serial_device_is_a_warning) {
     const std::string device = (dir_ / "ttyUSB7").string();
     const std::string path =
