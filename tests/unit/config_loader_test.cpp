@@ -2,9 +2,11 @@
 #include "config_loader.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <yaml-cpp/yaml.h>
 
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -12,6 +14,7 @@
 #include <tuple>
 
 #include "client_id.hpp"
+#include "mqtt_publisher.hpp"
 #include "uri_text.hpp"
 
 namespace evn_mbus {
@@ -607,6 +610,24 @@ TEST(config_loader, credentials_in_the_uri_are_refused_without_showing_them) {
         EXPECT_EQ(p.key, "mqtt.uri") << uri;
         EXPECT_EQ(p.message.find("hunter2"), std::string::npos) << p.message;
         EXPECT_EQ(p.message.find("ter2"), std::string::npos) << p.message;
+    }
+}
+
+// A configuration made in code (not by the loader) still never reaches a log line with it.
+TEST(config_loader, publisher_refuses_credentials_in_the_uri_without_showing_them) {
+    boost::asio::io_context io;
+    mqtt_config m;
+    m.uri = "tcp://user:hunter2@127.0.0.1:1";
+    auto log = std::make_shared<spdlog::logger>("test");  // no sinks: nothing printed
+    mqtt_publisher publisher(io, m, log);
+    try {
+        publisher.start();
+        ADD_FAILURE() << "start() accepted a URI with a password";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
+        EXPECT_NE(what.find("tcp://127.0.0.1:1"), std::string::npos) << what;
+        EXPECT_NE(what.find("mqtt.username"), std::string::npos) << what;
     }
 }
 
