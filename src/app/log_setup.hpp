@@ -15,7 +15,12 @@ namespace evn_mbus {
 // inode of the stream it gave us; checking them avoids trusting an inherited variable).
 bool stderr_is_journal();
 
-// The logger named "evn-mbus" for `config`; `target_override` wins over config.target.
+// Empty when the journal's socket takes datagrams, else why not ("/run/systemd/journal/socket:
+// No such file or directory").
+std::string journal_unreachable();
+
+// The logger named "evn-mbus" for `config` (the journal unreachable: stderr, and it says so);
+// `target_override` wins over config.target.
 std::shared_ptr<spdlog::logger> make_logger(const log_config& config,
                                             std::optional<log_target> target_override = {});
 
