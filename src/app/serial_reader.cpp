@@ -1,12 +1,17 @@
 #include "serial_reader.hpp"
 
 #include <grp.h>
+#include <pwd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 
 namespace evn_mbus {
 namespace {
@@ -16,11 +21,16 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds first_backoff = 250ms;
 
-std::string group_of(const std::string& device) {
-    struct stat st {};
-    if (::stat(device.c_str(), &st) != 0) return {};
-    if (const group* g = ::getgrgid(st.st_gid)) return g->gr_name;
-    return std::to_string(st.st_gid);
+// The name of the user this process runs as ("evn-mbus" under the packaged unit).
+std::string user_name() {
+    if (const passwd* p = ::getpwuid(::geteuid())) return p->pw_name;
+    return std::to_string(::geteuid());
+}
+
+// Groups whose members get far more than a serial port: never to be advised.
+bool privileged_group(const std::string& group, unsigned gid) {
+    return gid == 0 || group == "root" || group == "tty" || group == "disk" || group == "kmem" ||
+           group == "shadow" || group == "sudo" || group == "adm";
 }
 
 }  // namespace
@@ -62,11 +72,20 @@ std::string serial_reader::describe_open_error(const std::string& device,
                "enabled or the USB adapter plugged in; retrying";
     }
     if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
-        std::string group = group_of(device);
-        if (group.empty()) group = "dialout";
-        return "permission denied opening " + device + ": the user evn-mbus runs as must be in " +
-               "group '" + group + "' (sudo usermod -aG " + group +
-               " <user>, then log in again); retrying";
+        device_access a;
+        struct stat st {};
+        if (::stat(device.c_str(), &st) == 0) {
+            a.known = true;
+            a.mode = st.st_mode & 07777U;
+            a.gid = st.st_gid;
+            if (const group* g = ::getgrgid(st.st_gid)) a.group = g->gr_name;
+            if (const passwd* p = ::getpwuid(st.st_uid)) a.owner = p->pw_name;
+            if (a.owner.empty()) a.owner = std::to_string(st.st_uid);
+            if (a.group.empty()) a.group = std::to_string(st.st_gid);
+            char resolved[PATH_MAX];
+            if (::realpath(device.c_str(), resolved) != nullptr) a.kernel_name = resolved;
+        }
+        return describe_permission_denied(device, a, user_name());
     }
     if (ec == std::errc::device_or_resource_busy) {
         return "serial device " + device +
@@ -74,6 +93,43 @@ std::string serial_reader::describe_open_error(const std::string& device,
                "evn-mbus) has it open; retrying";
     }
     return "cannot open serial device " + device + ": " + ec.message() + "; retrying";
+}
+
+std::string serial_reader::describe_permission_denied(const std::string& device,
+                                                      const device_access& a,
+                                                      const std::string& user) {
+    std::string out = "permission denied opening " + device;
+    if (!a.known) {
+        return out + ": the user '" + user +
+               "' that evn-mbus runs as may not open it; the packaged service runs in group "
+               "'dialout' (check the device with 'ls -l " +
+               device + "'); retrying";
+    }
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", a.mode);
+    out += " (owner " + a.owner + ", group " + a.group + ", mode " + mode + ")";
+    const std::string restart =
+        "then restart the service: sudo systemctl restart evn-mbus (a running program keeps the "
+        "groups it started with)";
+    const bool group_rw = (a.mode & 060U) == 060U;
+    if (group_rw && !privileged_group(a.group, a.gid)) {
+        return out + ": the user '" + user + "' that evn-mbus runs as is not in group '" + a.group +
+               "'. Add it: sudo usermod -aG " + a.group + " " + user + ", " + restart +
+               "; retrying";
+    }
+    // Never advise joining root or tty (that gives far more than the serial port): give the
+    // device a group of its own, as udev does for /dev/ttyAMA0 (dialout).
+    std::string name = a.kernel_name.empty() ? device : a.kernel_name;
+    if (const auto slash = name.rfind('/'); slash != std::string::npos) name.erase(0, slash + 1);
+    return out + ": only " +
+           (a.gid == 0 || a.group == "root" ? "root" : "its owner and group '" + a.group + "'") +
+           " may open it, and the service user '" + user +
+           "' must not join that group (it would get far more than the serial port). Give the "
+           "device the group dialout with a udev rule instead, e.g. the line KERNEL==\"" +
+           name +
+           "\", GROUP=\"dialout\", MODE=\"0660\" in /etc/udev/rules.d/"
+           "99-evn-mbus.rules, then sudo udevadm trigger (or replug the adapter) and " +
+           restart + "; retrying";
 }
 
 std::error_code serial_reader::apply_line_settings() {

@@ -56,6 +56,19 @@ class serial_reader {
     // A message for a failure to open `device`, with what the user can do about it.
     static std::string describe_open_error(const std::string& device, const std::error_code& ec);
 
+    // What stat says of a device, for the permission advice.
+    struct device_access {
+        bool known = false;  // stat succeeded
+        unsigned mode = 0;   // permission bits
+        unsigned gid = 0;
+        std::string owner, group;  // names (numbers when unnamed)
+        std::string kernel_name;   // the device's real path (a symlink resolved)
+    };
+    // The advice for EACCES: join an ordinary group that may read and write the device, else
+    // a udev rule; never root or tty, and restart the service rather than "log in again".
+    static std::string describe_permission_denied(const std::string& device, const device_access& a,
+                                                  const std::string& user);
+
   private:
     void try_open();
     void schedule_reopen();

@@ -221,11 +221,28 @@ TEST(serial_reader, missing_device_at_start_is_waited_for) {
 }
 
 TEST(serial_reader, permission_denied_names_the_group) {
-    const auto msg = evn_mbus::serial_reader::describe_open_error(
-        "/dev/null", std::make_error_code(std::errc::permission_denied));
-    EXPECT_NE(msg.find("permission denied"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("usermod -aG"), std::string::npos) << msg;
-    // /dev/null's own group is named (on Debian: root); a missing device falls back to dialout.
+    using access = evn_mbus::serial_reader::device_access;
+    // An ordinary group that may read and write: join it, then restart the service.
+    const auto dialout = evn_mbus::serial_reader::describe_permission_denied(
+        "/dev/ttyUSB0", access{true, 0660, 20, "root", "dialout", "/dev/ttyUSB0"}, "evn-mbus");
+    EXPECT_NE(dialout.find("sudo usermod -aG dialout evn-mbus"), std::string::npos) << dialout;
+    EXPECT_NE(dialout.find("sudo systemctl restart evn-mbus"), std::string::npos) << dialout;
+    EXPECT_EQ(dialout.find("log in again"), std::string::npos) << dialout;
+    // Root's or tty's device: a udev rule for the real device name, never joining the group.
+    for (const auto& [group, gid] : {std::pair<std::string, unsigned>{"root", 0}, {"tty", 5}}) {
+        const auto msg = evn_mbus::serial_reader::describe_permission_denied(
+            "/dev/serial0", access{true, 0620, gid, "root", group, "/dev/ttyAMA0"}, "evn-mbus");
+        EXPECT_EQ(msg.find("usermod"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("KERNEL==\"ttyAMA0\", GROUP=\"dialout\", MODE=\"0660\""),
+                  std::string::npos)
+            << msg;
+        EXPECT_NE(msg.find("sudo systemctl restart evn-mbus"), std::string::npos) << msg;
+    }
+    // A group without read and write bits needs the rule too.
+    const auto closed = evn_mbus::serial_reader::describe_permission_denied(
+        "/dev/ttyUSB0", access{true, 0600, 20, "root", "dialout", "/dev/ttyUSB0"}, "evn-mbus");
+    EXPECT_NE(closed.find("udev rule"), std::string::npos) << closed;
+    // Through describe_open_error, a missing device still gets an answer.
     const auto missing = evn_mbus::serial_reader::describe_open_error(
         "/nonexistent/tty", std::make_error_code(std::errc::permission_denied));
     EXPECT_NE(missing.find("'dialout'"), std::string::npos) << missing;
