@@ -281,6 +281,13 @@ void loader::build_schema() {
         {"key", [this](const entry& e) { read_secret(e, key_); }},
         {"key_file", [this](const entry& e) { read_secret(e, key_file_); }},
         {"auth_key", [this](const entry& e) { read_secret(e, auth_key_); }},
+        // The plausibility gate's bound for meters without a GCM tag (plausibility_gate.hpp).
+        {"max_power_kw",
+         [this](const entry& e) {
+             if (auto v = integer(e, 1, 100000, "kilowatts")) {
+                 config_.meter.max_power_kw = static_cast<unsigned>(*v);
+             }
+         }},
     };
 
     mqtt_config& m = config_.mqtt;
@@ -984,6 +991,7 @@ std::string effective_config_yaml(const daemon_config& c) {
         out << YAML::Key << "key_file" << YAML::Value << c.meter.key_file;
         out << YAML::Key << "auth_key" << YAML::Value << YAML::DoubleQuoted
             << masked(c.meter.auth_key.has_value());
+        out << YAML::Key << "max_power_kw" << YAML::Value << c.meter.max_power_kw;
         out << YAML::EndMap;
 
         const mqtt_config& m = c.mqtt;

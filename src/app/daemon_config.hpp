@@ -41,6 +41,9 @@ struct meter_config {
     std::optional<aes_key> key;       // meter.key (or meter.key_file): required
     std::optional<aes_key> auth_key;  // meter.auth_key: for meters that send a GCM tag
     std::string key_file;             // meter.key_file: where the key came from, if a file
+    // meter.max_power_kw: no energy register of an untagged meter rises faster than this
+    // (plausibility_gate.hpp: 3 x 63 A at 253 V and 1.25 x fuse current = 59.8 kW).
+    unsigned max_power_kw = 60;
 
     bool operator==(const meter_config&) const = default;
 };

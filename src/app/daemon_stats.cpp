@@ -58,6 +58,9 @@ std::string daemon_stats::summary() const {
     if (const auto n = counters.resets + counters.jumps; n > 0) {
         s += ", frame counter restarted " + count_of(n, "time", "times");
     }
+    if (const auto n = plausibility.rejected(); n > 0) {
+        s += ", " + count_of(n, "impossible reading", "impossible readings") + " not published";
+    }
     s += last_reading ? ", last reading " + local_hms(*last_reading) : ", no reading yet";
     return s;
 }
@@ -82,6 +85,11 @@ nlohmann::json daemon_stats::to_json(const std::string& version) const {
     j["frame_counter"] = {{"lost_pushes", counters.lost_pushes}, {"gaps", counters.gaps},
                           {"duplicates", counters.duplicates},   {"backwards", counters.backwards},
                           {"resets", counters.resets},           {"jumps", counters.jumps}};
+    // Readings not published because they cannot be right (plausibility_gate.hpp), by reason.
+    j["plausibility"] = {{"too_fast", plausibility.too_fast},
+                         {"backwards", plausibility.backwards},
+                         {"structure_changed", plausibility.structure_changed},
+                         {"new_levels", plausibility.new_levels}};
     return j;
 }
 

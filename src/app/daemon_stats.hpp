@@ -10,6 +10,7 @@
 #include <string>
 
 #include "evn_mbus/frame_counter_monitor.hpp"
+#include "evn_mbus/plausibility_gate.hpp"
 
 namespace evn_mbus {
 
@@ -20,8 +21,9 @@ struct daemon_stats {
     std::optional<std::chrono::system_clock::time_point> last_reading;  // wall clock
     std::uint64_t serial_reopens = 0;
     std::uint64_t mqtt_reconnects = 0;
-    std::uint64_t mqtt_dropped = 0;  // readings dropped from a full queue
-    frame_counter_stats counters;    // lost, repeated and replayed pushes, by frame counter
+    std::uint64_t mqtt_dropped = 0;   // readings dropped from a full queue
+    frame_counter_stats counters;     // lost, repeated and replayed pushes, by frame counter
+    plausibility_stats plausibility;  // impossible readings of untagged meters, by reason
 
     std::uint64_t failures_total() const noexcept;
     // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), 4 pushes lost (2 gaps),

@@ -11,6 +11,7 @@
 #include "evn_mbus/hex.hpp"
 #include "log_setup.hpp"
 #include "mqtt_publisher.hpp"
+#include "plausibility_message.hpp"
 #include "reading_json.hpp"
 #include "serial_reader.hpp"
 #include "uri_text.hpp"
@@ -63,6 +64,11 @@ std::string detected(const reading& r) {
             r.untagged_values);
     }
     return out;
+}
+
+// "181220000009", or "with system title 4B464D..." for a meter that sends no number.
+std::string meter_label(const reading& r) {
+    return r.meter_number.empty() ? "with system title " + to_hex(r.title) : r.meter_number;
 }
 
 decoder_keys keys_of(const daemon_config& c) {
@@ -135,6 +141,7 @@ int service::run() {
     if (!load(config, true)) return exit_config_error;
     config_ = config;
     log_ = make_logger(config_.log, options_.log_target_override);
+    gate_.set_max_power_w(config_.meter.max_power_kw * 1000.0);
 
     log_->info("evn-mbus {} starting: meter on {} ({}), {}", EVN_MBUS_VERSION,
                config_.serial.device, line_settings(config_.serial),
@@ -248,6 +255,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
     ++stats_.telegrams_ok;
     stats_.last_reading = std::chrono::system_clock::now();
     if (!check_frame_counter(r)) return;
+    if (!check_plausibility(r)) return;
     if (stats_.telegrams_ok == 1) {
         log_->info("first reading from meter {}: {}: {}",
                    r.meter_number.empty() ? std::string("(number not sent)") : r.meter_number,
@@ -278,8 +286,7 @@ bool service::check_frame_counter(const reading& r) {
     const auto now = std::chrono::steady_clock::now();
     const counter_check c = counters_.check(r, now);
     stats_.counters = counters_.stats();
-    const std::string meter =
-        r.meter_number.empty() ? "with system title " + to_hex(r.title) : r.meter_number;
+    const std::string meter = meter_label(r);
     switch (c.verdict) {
         case counter_verdict::duplicate:
             log_->warn(
@@ -308,6 +315,13 @@ bool service::check_frame_counter(const reading& r) {
                 meter, c.previous, c.counter);
             break;
         case counter_verdict::gap: {
+            // Telegrams dropped since the last reading (a wrong key, damage) are pushes that
+            // did arrive: only the rest can have been lost on the wire.
+            const std::uint64_t failed = stats_.failures_total() - failures_at_last_reading_;
+            if (failed > 0) {
+                log_gap_of_failures(c, meter, failed, now);
+                break;
+            }
             std::uint64_t suppressed = 0;
             if (limiter_.should_log("lost_pushes", now, suppressed)) {
                 log_->warn(
@@ -325,6 +339,66 @@ bool service::check_frame_counter(const reading& r) {
             break;
     }
     if (!c.publish()) update_status();
+    failures_at_last_reading_ = stats_.failures_total();
+    key_changed_ = false;
+    return c.publish();
+}
+
+// A counter gap with dropped telegrams in between: say what happened to the pushes (they
+// came, but could not be decrypted or were damaged) instead of blaming the wire.
+void service::log_gap_of_failures(const counter_check& c, const std::string& meter,
+                                  std::uint64_t failed, std::chrono::steady_clock::time_point now) {
+    std::uint64_t suppressed = 0;
+    if (!limiter_.should_log("dropped_pushes", now, suppressed)) return;
+    const std::string pushes = fmt::format("{} {}", c.lost, c.lost == 1 ? "push" : "pushes");
+    const std::string more =
+        suppressed > 0 ? fmt::format(" ({} more such gaps since the last such message)", suppressed)
+                       : std::string();
+    if (failed >= c.lost) {
+        if (key_changed_) {
+            log_->warn(
+                "{} from meter {} (counter {} -> {}) could not be decrypted with the key in "
+                "force before the reload and {} dropped; the new key works{}",
+                pushes, meter, c.previous, c.counter, c.lost == 1 ? "was" : "were", more);
+        } else {
+            log_->warn(
+                "{} from meter {} (counter {} -> {}) arrived but {} dropped as failed (see "
+                "the 'telegram dropped' messages for why){}",
+                pushes, meter, c.previous, c.counter, c.lost == 1 ? "was" : "were", more);
+        }
+        return;
+    }
+    log_->warn(
+        "{} from meter {} are missing (counter {} -> {}): {} arrived but {} dropped as failed{}, "
+        "the other {} {} lost on the wire: check the wiring and the M-Bus interface if this "
+        "repeats{}",
+        pushes, meter, c.previous, c.counter, failed, failed == 1 ? "was" : "were",
+        key_changed_ ? " while the key was wrong" : "", c.lost - failed,
+        c.lost - failed == 1 ? "was" : "were", more);
+}
+
+// Impossible readings of meters without a GCM tag (the rules are in plausibility_gate.hpp):
+// not published, counted, and told once a minute per reason.
+bool service::check_plausibility(const reading& r) {
+    const auto now = std::chrono::steady_clock::now();
+    const plausibility_check c = gate_.check(r, now);
+    stats_.plausibility = gate_.stats();
+    const std::string text = describe_plausibility(c, meter_label(r), config_.meter.max_power_kw,
+                                                   gate_.options().accept_after);
+    if (c.verdict == plausibility_verdict::new_level_accepted) {
+        log_->warn("{}", text);
+    } else if (!c.publish()) {
+        std::uint64_t suppressed = 0;
+        if (limiter_.should_log(std::string("implausible_") + to_string(c.verdict), now,
+                                suppressed)) {
+            log_->warn("{}{}", text,
+                       suppressed > 0 ? fmt::format(" ({} more like this since the last such "
+                                                    "message)",
+                                                    suppressed)
+                                      : std::string());
+        }
+        update_status();
+    }
     return c.publish();
 }
 
@@ -371,10 +445,12 @@ void service::reload() {
         return;
     }
     log_->set_level(parse_level(fresh.log.level));
-    if (fresh.meter != config_.meter) {
+    if (fresh.meter.key != config_.meter.key || fresh.meter.auth_key != config_.meter.auth_key) {
         decoder_->set_keys(keys_of(fresh));
+        key_changed_ = true;
         log_->info("meter keys updated");
     }
+    gate_.set_max_power_w(fresh.meter.max_power_kw * 1000.0);
     const bool serial_changed = fresh.serial != config_.serial;
     const bool mqtt_changed = fresh.mqtt != config_.mqtt;
     config_ = fresh;

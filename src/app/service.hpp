@@ -18,6 +18,7 @@
 #include "daemon_stats.hpp"
 #include "error_limiter.hpp"
 #include "evn_mbus/frame_counter_monitor.hpp"
+#include "evn_mbus/plausibility_gate.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "systemd_notifier.hpp"
 
@@ -56,6 +57,9 @@ class service {
     void drain();
     void on_reading(const reading& r, std::span<const std::uint8_t> raw);
     bool check_frame_counter(const reading& r);  // false: not to be published
+    bool check_plausibility(const reading& r);   // false: not to be published
+    void log_gap_of_failures(const counter_check& c, const std::string& meter, std::uint64_t failed,
+                             std::chrono::steady_clock::time_point now);
     void on_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
     void wait_signals();
     void wait_reload();
@@ -89,6 +93,11 @@ class service {
     daemon_stats stats_;
     error_limiter limiter_;
     frame_counter_monitor counters_;  // lost and replayed pushes; kept across reloads
+    plausibility_gate gate_;          // impossible readings of untagged meters; likewise
+    // For telling a counter gap of dropped telegrams from pushes lost on the wire: the failure
+    // count at the last reading, and whether the key changed since.
+    std::uint64_t failures_at_last_reading_ = 0;
+    bool key_changed_ = false;
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
     std::vector<std::pair<reading, std::vector<std::uint8_t>>> held_;

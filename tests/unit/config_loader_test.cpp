@@ -920,5 +920,16 @@ TEST(config_loader, hostile_input_neither_throws_nor_crashes) {
     }
 }
 
+// The plausibility gate's bound (plausibility_gate.hpp): whole kilowatts, 60 by default.
+TEST(config_loader, meter_max_power_kw_is_read_and_bounded) {
+    auto r = load_config_text("meter:\n  key: " + valid_key + "\n  max_power_kw: 150\n", "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_EQ(r.config->meter.max_power_kw, 150u);
+    EXPECT_EQ(daemon_config{}.meter.max_power_kw, 60u);
+    r = load_config_text("meter:\n  key: " + valid_key + "\n  max_power_kw: 0\n", "");
+    EXPECT_NE(only_problem(r).message.find("meter.max_power_kw"), std::string::npos)
+        << all_messages(r);
+}
+
 }  // namespace
 }  // namespace evn_mbus
