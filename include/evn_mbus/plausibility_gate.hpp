@@ -11,8 +11,11 @@
 // - A reading whose GCM tag was verified (security 0x30 with the auth key) cannot have been
 //   changed on the way: `authenticated`, published, not checked (checks would only add false
 //   rejections to what the tag already proves).
-// - The first reading sets the baseline: there is nothing to compare it with. The last
-//   plausible reading is the baseline for the next one.
+// - The first reading sets the baseline: there is nothing to compare it with (holding it back
+//   until a second one agrees would delay every start, and a damaged first one is as rare as
+//   any other). The last plausible reading is the baseline for the next one. Should the first
+//   one have been damaged, the intact ones after it fail against it and are taken as a new
+//   level after `accept_after` of them: the damage costs two readings and is published once.
 // - Structure: the same values in the same order (OBIS code, scaler, unit), the same layout
 //   and meter number as the baseline. A flipped OBIS byte would publish under another name, a
 //   flipped scaler a thousandfold value.

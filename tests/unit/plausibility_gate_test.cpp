@@ -183,6 +183,17 @@ TEST(plausibility_gate, scattered_damage_never_becomes_a_new_level) {
     EXPECT_EQ(r.gate.stats().new_levels, 0u);
 }
 
+// Nothing to compare the first reading with: a damaged one is published, and the intact ones
+// after it are taken as a new level after three of them.
+TEST(plausibility_gate, a_damaged_first_reading_costs_two_readings) {
+    rig r;
+    EXPECT_EQ(r.push(5000 + (1u << 24)).verdict, verdict::first);
+    EXPECT_EQ(r.push(5000).verdict, verdict::backwards);
+    EXPECT_EQ(r.push(5005).verdict, verdict::backwards);
+    EXPECT_EQ(r.push(5010).verdict, verdict::new_level_accepted);
+    EXPECT_EQ(r.push(5015).verdict, verdict::plausible);
+}
+
 TEST(plausibility_gate, tagged_readings_are_not_checked) {
     rig r;
     reading tagged = rig::make(7'016'121);
