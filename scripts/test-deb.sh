@@ -1,8 +1,10 @@
 #!/bin/sh
 # Tests the Debian package as a user gets it: builds it (scripts/build-deb.sh, with lintian),
-# installs it on THIS machine, checks files, modes, the service user, the conffile, the
-# placeholder-key message, the systemd units (systemd-analyze verify and security), then
-# removes and purges it. Needs root; evn-mbus must not be installed before.
+# installs it on THIS machine, checks files, modes, the service user, the configuration file
+# (made by postinst, no conffile), the placeholder-key message, the systemd units
+# (systemd-analyze verify and security), then removes and purges it. Needs root; evn-mbus
+# must not be installed before. The path through a booted systemd (upgrades, instances of the
+# template, reload, purge) is scripts/test-install.sh.
 #
 # Usage: scripts/test-deb.sh            build, then test
 #        DEB=path/to/evn-mbus_*.deb scripts/test-deb.sh   test that package, no build
@@ -76,8 +78,15 @@ check "README in /usr/share/doc/evn-mbus" \
     sh -c 'ls /usr/share/doc/evn-mbus/README.md* >/dev/null 2>&1'
 check "copyright and changelog" test -f /usr/share/doc/evn-mbus/copyright -a \
     -f /usr/share/doc/evn-mbus/changelog.Debian.gz
-check "/etc/evn-mbus.yaml is a conffile" \
-    sh -c "dpkg-query -W -f='\${Conffiles}' evn-mbus | grep -q ' /etc/evn-mbus.yaml '"
+check "the documented example /usr/share/evn-mbus/evn-mbus.yaml 0644" \
+    mode_is /usr/share/evn-mbus/evn-mbus.yaml 644 root root
+check "and under /usr/share/doc/evn-mbus/examples/" \
+    cmp -s /usr/share/doc/evn-mbus/examples/evn-mbus.yaml /usr/share/evn-mbus/evn-mbus.yaml
+check "/etc/evn-mbus.yaml is a copy of it" \
+    cmp -s /etc/evn-mbus.yaml /usr/share/evn-mbus/evn-mbus.yaml
+# shellcheck disable=SC2016  # expanded by dpkg-query
+check "/etc/evn-mbus.yaml is no conffile (an upgrade never asks about it)" \
+    sh -c '! dpkg-query -W -f="\${Conffiles}" evn-mbus | grep -q evn-mbus.yaml'
 check "the service is not enabled" sh -c '! systemctl is-enabled --quiet evn-mbus 2>/dev/null'
 
 echo "== the service user"
