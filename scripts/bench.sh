@@ -14,7 +14,8 @@ build="${BUILD_DIR:-$root/build-release}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 "$root/scripts/install-deps.sh"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEVN_MBUS_BUILD_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEVN_MBUS_WERROR=ON \
+    -DEVN_MBUS_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j "$jobs" --target evn-mbus evn_mbus_core_bench evn_mbus_daemon_bench
 
 out="$(mktemp -d "${TMPDIR:-/tmp}/evn-mbus-bench-XXXXXX")"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# README command two: installs the dependencies, builds, and runs the whole test suite.
+# README command two: installs the dependencies, builds (Release, warnings as errors:
+# scripts/build.sh) and runs the whole test suite on that build.
 # Extra arguments go to ctest (for example: -L unit, -R golden).
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
