@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -49,16 +50,25 @@ bytes concat(std::initializer_list<bytes> parts) {
 
 // Builds a long frame by hand: 68 L L 68 C A CI payload CS 16. L is the low byte of the
 // user-data length, as the Sagemcom T210-D sends it.
+// Sized once and filled in place: appending to a vector made from an initializer list gets a
+// false -Warray-bounds from GCC 12 at -O3 (it tracks the list's 7 bytes into the insert).
 bytes hand_frame(std::uint8_t c, std::uint8_t a, std::uint8_t ci, const bytes& payload) {
     const std::size_t user = 3 + payload.size();
     const auto l = static_cast<std::uint8_t>(user & 0xFF);
-    bytes f{0x68, l, l, 0x68, c, a, ci};
-    f.insert(f.end(), payload.begin(), payload.end());
+    bytes f(4 + user + 2);
+    f[0] = 0x68;
+    f[1] = l;
+    f[2] = l;
+    f[3] = 0x68;
+    f[4] = c;
+    f[5] = a;
+    f[6] = ci;
+    std::copy(payload.begin(), payload.end(), f.begin() + 7);
     unsigned sum = 0;
-    for (std::size_t i = 4; i < f.size(); ++i)
+    for (std::size_t i = 4; i < 4 + user; ++i)
         sum += f[i];
-    f.push_back(static_cast<std::uint8_t>(sum & 0xFF));
-    f.push_back(0x16);
+    f[4 + user] = static_cast<std::uint8_t>(sum & 0xFF);
+    f[4 + user + 1] = 0x16;
     return f;
 }
 
@@ -381,8 +391,8 @@ TEST(mbus_frame_assembler, corrupted_data_byte_is_bad_checksum) {
 }
 
 TEST(mbus_frame_assembler, bad_stop_byte_then_good_frame) {
-    bytes bad = real_frame;
-    bad.back() = 0x17;
+    bytes bad(real_frame.begin(), real_frame.end() - 1);  // not .back() = : GCC 12 -O3 warns
+    bad.push_back(0x17);
     mbus_frame_assembler a;
     feed(a, concat({bad, real_frame}));
     const auto events = drain(a);
