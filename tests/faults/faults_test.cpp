@@ -444,6 +444,12 @@ TEST(faults, runs_with_a_read_only_root) {
 
 // --- 5. SIGTERM while the broker is away. ---
 //
+// The daemon's own timer ends it at mqtt.shutdown_timeout_s; what a test measures from outside
+// adds the machine's scheduling (seconds on a loaded 2-core machine under ctest -j4), so the
+// bound is the timeout plus this slack, still far below a daemon that ignores the timeout. The
+// exact exit time is printed as a figure.
+constexpr double load_slack = 2.5;
+
 // The daemon must exit within mqtt.shutdown_timeout_s with status 0, and afterwards a
 // subscriber must find "offline" on the status topic. A broker that hangs (SIGSTOP: the
 // connection stays open but nothing is answered, as with a network outage) gets the daemon's
@@ -467,7 +473,7 @@ TEST(faults, sigterm_while_the_broker_hangs_exits_in_time_and_status_says_offlin
     ASSERT_TRUE(status.has_value()) << "still running 10 s after SIGTERM";
     EXPECT_EQ(*status, 0) << daemon->err();
     std::cout << "[ figures  ] exit " << took << " s after SIGTERM (shutdown_timeout_s 3)\n";
-    EXPECT_LE(took, 3.5) << daemon->err();
+    EXPECT_LE(took, 3 + load_slack) << daemon->err();
 
     broker.resume();
     // The subscriber's own connection survived the pause; a fresh one sees the retained value.
@@ -498,7 +504,7 @@ TEST(faults, sigterm_while_the_broker_is_dead_exits_in_time) {
     ASSERT_TRUE(status.has_value()) << "still running 10 s after SIGTERM";
     EXPECT_EQ(*status, 0) << daemon->err();
     std::cout << "[ figures  ] exit " << took << " s after SIGTERM (shutdown_timeout_s 4)\n";
-    EXPECT_LE(took, 4.5) << daemon->err();
+    EXPECT_LE(took, 4 + load_slack) << daemon->err();
     // The home owner is told what was lost.
     EXPECT_NE(daemon->err().find("were not delivered to the MQTT broker"), std::string::npos)
         << daemon->err();
@@ -530,7 +536,7 @@ TEST(faults, sigterm_while_the_broker_is_dead_says_offline_if_it_returns_within_
     const double took = seconds(steady::now() - t0);
     ASSERT_TRUE(status.has_value()) << "still running 10 s after SIGTERM";
     EXPECT_EQ(*status, 0) << daemon->err();
-    EXPECT_LE(took, 5.5) << daemon->err();
+    EXPECT_LE(took, 5 + load_slack) << daemon->err();
     std::cout << "[ figures  ] exit " << took << " s after SIGTERM, broker back after 1 s\n";
     mqtt_subscriber late{broker.uri(), {"evn/status"}};
     ASSERT_TRUE(late.wait_for_count("evn/status", 1, 10s));

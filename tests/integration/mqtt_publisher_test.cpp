@@ -605,7 +605,9 @@ TEST_F(MqttPublisher, StopWhileTheBrokerIsDownTriesUntilTheBoundThenGivesUp) {
     stop(pub);
     const auto took = std::chrono::steady_clock::now() - t0;
     EXPECT_GE(took, 900ms);
-    EXPECT_LE(took, 2s);
+    // The bound is 2 s; a loaded machine may add to what is measured here, a publisher that
+    // does not give up would take the whole wait.
+    EXPECT_LE(took, 4s);
     EXPECT_EQ(log_count("stopping: the MQTT broker " + broker.uri() + " is unreachable"), 1u)
         << log_text();
     EXPECT_EQ(log_count("2 reading(s) were not delivered to the MQTT broker: the broker is "

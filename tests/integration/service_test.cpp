@@ -37,9 +37,11 @@ void write_file(const std::string& path, const std::string& text) {
     out << text;
 }
 
+// The idle gap is wide (a second; a real line needs 100 ms): these tests do not test pacing
+// (the serial tests do), and a loaded machine can stall the paced writer past a short gap.
 std::string config_text(const std::string& device, const std::string& key,
                         const std::string& extra = "") {
-    return "serial:\n  device: " + device + "\n  idle_gap_ms: 100\nmeter:\n  key: \"" + key +
+    return "serial:\n  device: " + device + "\n  idle_gap_ms: 1000\nmeter:\n  key: \"" + key +
            "\"\nlog:\n  level: info\n" + extra;
 }
 
@@ -135,7 +137,7 @@ TEST(service, wrong_key_is_one_clear_line_then_a_count) {
     auto d = r.start(wrong_key, {}, {}, "  summary_interval_s: 1\n");
     for (int i = 0; i < 4; ++i) {
         r.uart.write_now(concat(evn().frames));
-        std::this_thread::sleep_for(250ms);  // an idle gap between pushes
+        std::this_thread::sleep_for(1200ms);  // an idle gap between pushes
     }
     ASSERT_TRUE(d->wait_for_stderr("not_a_valid_apdu 4", 10s)) << d->err();
     const std::string& err = d->err();
