@@ -271,7 +271,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         if (options_.print_readings) std::cout << text << std::endl;
     }
     if (switching_publisher_) {
-        if (held_.size() >= config_.mqtt.queue_size) held_.erase(held_.begin());
+        if (held_.size() >= config_.mqtt.queue_size) held_.pop_front();
         held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
     } else if (publisher_) {
         publisher_->publish_reading(r, raw);
@@ -484,13 +484,9 @@ void service::reload() {
                     return;
                 }
                 make_publisher();
-                for (const auto& [r, raw] : held_) {
-                    if (switching_publisher_) {
-                        if (held_.size() >= config_.mqtt.queue_size) held_.erase(held_.begin());
-                        held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
-                    } else if (publisher_) {
+                if (publisher_) {
+                    for (const auto& [r, raw] : held_)
                         publisher_->publish_reading(r, raw);
-                    }
                 }
                 held_.clear();
                 schedule_diagnostics();

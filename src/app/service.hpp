@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <spdlog/logger.h>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -100,7 +101,7 @@ class service {
     bool key_changed_ = false;
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
-    std::vector<std::pair<reading, std::vector<std::uint8_t>>> held_;
+    std::deque<std::pair<reading, std::vector<std::uint8_t>>> held_;  // oldest dropped first
     bool ready_sent_ = false;
     bool stopping_ = false;
     int exit_status_ = 0;
