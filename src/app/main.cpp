@@ -6,8 +6,12 @@
 #include <vector>
 
 #include "command.hpp"
+#include "startup_signals.hpp"
 
 int main(int argc, char** argv) {
+    // Before anything else, so that no SIGTERM of the start-up is lost (startup_signals.hpp);
+    // `run` releases them once its handlers are installed.
+    evn_mbus::block_startup_signals();
     CLI::App app{
         "evn-mbus: reads Austrian smart meters (M-Bus customer interface, DLMS/COSEM, "
         "AES-128-GCM) and publishes their values"};
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
 
     std::vector<evn_mbus::command> commands;
     commands.push_back(evn_mbus::add_run_command(app));
+    const CLI::App* run_app = commands.back().app;  // releases the signals itself
     commands.push_back(evn_mbus::add_decode_command(app));
     commands.push_back(evn_mbus::add_simulate_command(app));
     commands.push_back(evn_mbus::add_check_config_command(app));
@@ -37,7 +42,9 @@ int main(int argc, char** argv) {
     }
 
     for (const auto& c : commands) {
-        if (*c.app) return c.run();
+        if (!*c.app) continue;
+        if (c.app != run_app) evn_mbus::release_startup_signals();
+        return c.run();
     }
     return 2;  // not reached: parse() always selects a sub-command or exits
 }

@@ -14,6 +14,7 @@
 #include "plausibility_message.hpp"
 #include "reading_json.hpp"
 #include "serial_reader.hpp"
+#include "startup_signals.hpp"
 #include "uri_text.hpp"
 
 namespace evn_mbus {
@@ -162,6 +163,9 @@ int service::run() {
     notifier_.start_watchdog();
     update_status();
 
+    // The handlers (stop_signals_, reload_signal_) exist since the constructor; a signal of
+    // the start-up has waited, blocked, and is handled by the loop now.
+    release_startup_signals();
     io_.run();
     log_->info("evn-mbus stopped ({})", stats_.summary());
     return exit_status_;
