@@ -50,6 +50,8 @@ enum class errc {
     // DLMS general-block-transfer (IEC 62056-5-3, GBT: E0h | block-control | block-number |
     // block-number-ack | block-data). A missing block is missing_segment.
     bad_block_transfer,  // block header malformed or block-data length not the rest of the APDU
+    // End of input (a capture, not the line: its idle gap falls between frames too).
+    incomplete_push,  // the input ended in the middle of a push of several frames
 };
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.

@@ -50,6 +50,10 @@ struct decode_event {
     // The link frames of the telegram (reading, or decode error of a complete telegram), or
     // the frame that failed reassembly; empty for link-layer errors. Valid like `value`.
     std::span<const std::uint8_t> raw;
+    // kind::error incomplete_push of M-Bus: the frames that came, and how many the push needs
+    // (estimated from its length; 0 when not known).
+    unsigned frames = 0;
+    unsigned frames_expected = 0;
 };
 
 class telegram_decoder {
@@ -73,6 +77,9 @@ class telegram_decoder {
     void feed(std::span<const std::uint8_t> bytes);
     // The line went idle (see the assemblers' on_idle_gap). Call next() afterwards.
     void on_idle_gap();
+    // The input ended for good (a capture's end; not a line's pause): after the last event of
+    // what was fed, next() reports a push still waiting for frames as incomplete_push.
+    void end_of_input();
     decode_event next();
 
     // Decodes one complete APDU (ciphered DBh/DCh or a plain 0Fh data-notification) into
@@ -97,6 +104,8 @@ class telegram_decoder {
         std::span<const std::uint8_t> raw;
         link_layer link = link_layer::auto_detect;
         bool block_transfer = false;
+        unsigned frames = 0;  // incomplete_push: see decode_event
+        unsigned frames_expected = 0;
     };
 
     std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
@@ -115,6 +124,8 @@ class telegram_decoder {
     void add_hdlc(const hdlc_frame& frame);
     void add_link_event(const reassembly_event& r, link_layer link);
     void queue_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
+    // At the end of input: a push that a reassembler still waits for is incomplete_push.
+    void queue_incomplete_pushes();
 
     link_layer link_ = link_layer::auto_detect;
     link_layer detected_ = link_layer::auto_detect;
@@ -130,6 +141,8 @@ class telegram_decoder {
     stats stats_;
     std::vector<queued> queue_;
     std::size_t queue_pos_ = 0;
+    bool ended_ = false;  // end_of_input() came: check the reassemblers once the bytes ran out
+    std::vector<std::uint8_t> incomplete_raw_;  // the frames of an incomplete push, for `raw`
     // Auto-detection takes both framers' events in the order of the stream (pull_frame): each
     // framer's next event waits here, with where the framer stood in the stream, for its turn.
     std::uint64_t fed_ = 0;  // bytes fed since set_link

@@ -59,6 +59,12 @@ class telegram_reassembler {
     bool reset();
 
     bool in_progress() const noexcept { return in_progress_; }
+    // For a push in progress: the frames that came (back to back), how many, and how many the
+    // push needs, estimated from its length and its fullest frame so far (0: not known, as
+    // for a plain APDU, which has no length of its own).
+    std::span<const std::uint8_t> frames_so_far() const noexcept { return raw_; }
+    unsigned frames() const noexcept { return frames_; }
+    unsigned frames_expected() const noexcept;
 
   private:
     reassembly_event complete_or_wait(const mbus_frame& frame, bool last);
@@ -71,6 +77,8 @@ class telegram_reassembler {
     bool in_progress_ = false;
     bool done_ = false;  // the last call returned a telegram: clear on next add
     unsigned next_segment_ = 0;
+    unsigned frames_ = 0;
+    std::size_t largest_piece_ = 0;  // APDU bytes of the fullest frame: the meter's frame size
 };
 
 }  // namespace evn_mbus

@@ -35,9 +35,12 @@ const char* message_for(errc e) noexcept {
         case errc::unsupported_security:
             return "DLMS security suite or options not supported (only AES-128-GCM)";
         case errc::tag_mismatch:
-            return "authentication tag does not match: authentication key wrong or missing "
-                   "(meter.auth_key, or --auth-key; your grid operator gives it with the key), or "
-                   "the data was altered on the way";
+            // The GCM tag covers the key and the authentication key alike: a wrong key fails
+            // here too, not as not_a_valid_apdu.
+            return "authentication tag does not match: the key or the authentication key is "
+                   "wrong (the tag checks both: compare meter.key and meter.auth_key, or --key "
+                   "and --auth-key, with your grid operator's portal), or the data was altered "
+                   "on the way";
         case errc::not_a_valid_apdu:
             return "decrypted, but the result is not valid meter data: the key is most likely "
                    "wrong; copy the key for this meter from your grid operator's web portal";
@@ -75,6 +78,9 @@ const char* message_for(errc e) noexcept {
         case errc::bad_block_transfer:
             return "malformed general-block-transfer block (the meter sends its push in "
                    "numbered blocks); push dropped";
+        case errc::incomplete_push:
+            return "the input ended in the middle of a push: the push continues in a further "
+                   "frame that is not in the input (capture the whole push); push dropped";
     }
     return "unknown error";
 }
@@ -149,6 +155,8 @@ std::string_view error_name(errc e) noexcept {
             return "hdlc_truncated_frame";
         case errc::bad_block_transfer:
             return "bad_block_transfer";
+        case errc::incomplete_push:
+            return "incomplete_push";
     }
     return "unknown";
 }

@@ -27,6 +27,7 @@ void telegram_decoder::set_link(link_layer link) {
     blocks_.reset();
     queue_.clear();
     queue_pos_ = 0;
+    ended_ = false;
     fed_ = 0;
     mbus_next_.reset();
     hdlc_next_.reset();
@@ -64,6 +65,28 @@ void telegram_decoder::on_idle_gap() {
     if (link_ != link_layer::mbus) hdlc_.on_idle_gap();
 }
 
+void telegram_decoder::end_of_input() {
+    on_idle_gap();
+    ended_ = true;
+}
+
+void telegram_decoder::queue_incomplete_pushes() {
+    if (reassembler_.in_progress()) {
+        incomplete_raw_.assign(reassembler_.frames_so_far().begin(),
+                               reassembler_.frames_so_far().end());
+        queued q;
+        q.is_error = true;
+        q.error = errc::incomplete_push;
+        q.raw = incomplete_raw_;
+        q.frames = reassembler_.frames();
+        q.frames_expected = reassembler_.frames_expected();
+        queue_.push_back(q);
+        reassembler_.reset();
+    }
+    if (hdlc_reassembler_.reset()) queue_error(errc::incomplete_push, {});
+    if (blocks_.reset()) queue_error(errc::incomplete_push, {});
+}
+
 link_stats telegram_decoder::mbus_statistics() const noexcept {
     const auto& s = assembler_.statistics();
     return {s.frames, s.skipped_bytes, s.control_frames, s.bad_frames};
@@ -84,7 +107,7 @@ decode_event telegram_decoder::next() {
             }
             if (q.is_error) {
                 ++stats_.errors;
-                return {kind::error, nullptr, q.error, q.raw};
+                return {kind::error, nullptr, q.error, q.raw, q.frames, q.frames_expected};
             }
             if (auto ec = decode_apdu(q.apdu, reading_)) {
                 ++stats_.errors;
@@ -97,6 +120,11 @@ decode_event telegram_decoder::next() {
         }
         std::error_code link_error;
         if (!pull_frame(link_error)) {
+            if (!link_error && ended_) {
+                ended_ = false;
+                queue_incomplete_pushes();
+                if (!queue_.empty()) continue;
+            }
             if (!link_error) return {};
             ++stats_.errors;
             return {kind::error, nullptr, link_error, {}};

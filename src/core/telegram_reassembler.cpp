@@ -18,6 +18,8 @@ bool telegram_reassembler::reset() {
     in_progress_ = false;
     done_ = false;
     next_segment_ = 0;
+    frames_ = 0;
+    largest_piece_ = 0;
     apdu_.clear();
     raw_.clear();
     return dropped;
@@ -44,6 +46,15 @@ std::error_code telegram_reassembler::needed_size(std::size_t& needed) const {
     needed = pos + length;
     if (needed > max_apdu_size) return errc::telegram_too_long;
     return {};
+}
+
+unsigned telegram_reassembler::frames_expected() const noexcept {
+    std::size_t needed = 0;
+    if (!in_progress_ || needed_size(needed) || needed <= apdu_.size() || largest_piece_ == 0) {
+        return 0;
+    }
+    const std::size_t more = (needed - apdu_.size() + largest_piece_ - 1) / largest_piece_;
+    return frames_ + static_cast<unsigned>(more);
 }
 
 reassembly_event telegram_reassembler::add(const mbus_frame& frame) {
@@ -74,6 +85,8 @@ reassembly_event telegram_reassembler::add(const mbus_frame& frame) {
     apdu_.insert(apdu_.end(), piece.begin(), piece.end());
     raw_.insert(raw_.end(), frame.raw.begin(), frame.raw.end());
     next_segment_ = (segment + 1) & ci_segment_mask;
+    ++frames_;
+    if (piece.size() > largest_piece_) largest_piece_ = piece.size();
 
     reassembly_event ev = complete_or_wait(frame, last);
     ev.dropped = dropped;

@@ -67,7 +67,7 @@ TEST(hdlc_decode_cli, wrong_authentication_key_says_so) {
     const auto r = run_process(args);
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.out, "");
-    EXPECT_NE(r.err.find("authentication key wrong or missing"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("the key or the authentication key is wrong"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("[tag_mismatch]"), std::string::npos) << r.err;
 }
 

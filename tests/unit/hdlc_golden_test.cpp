@@ -172,7 +172,7 @@ TEST(hdlc_golden_landis_gyr, wrong_authentication_key_is_a_tag_mismatch) {
     EXPECT_TRUE(out.readings.empty());
     ASSERT_EQ(out.errors.size(), 1u);
     EXPECT_EQ(out.errors[0], errc::tag_mismatch);
-    EXPECT_NE(out.errors[0].message().find("authentication key wrong or missing"),
+    EXPECT_NE(out.errors[0].message().find("the key or the authentication key is wrong"),
               std::string::npos)
         << out.errors[0].message();
 }

@@ -54,6 +54,30 @@ TEST_P(negative, truncated_push_is_reported_and_the_next_push_decodes) {
     EXPECT_EQ(ev.what, decode_event::kind::reading) << ev.error.message();
 }
 
+// `decode` of a capture cut after the first frame: the end of the input names the push as
+// incomplete, with how many frames came and how many it needed. An idle gap alone does not:
+// on the line it also falls between the frames of one push.
+TEST_P(negative, first_frame_only_is_an_incomplete_push_at_the_end_of_input) {
+    ASSERT_GE(c().frames.size(), 2u);
+    telegram_decoder dec(c().keys);
+    dec.feed(c().frames[0]);
+    dec.on_idle_gap();
+    EXPECT_EQ(dec.next().what, decode_event::kind::need_more);
+    dec.end_of_input();
+    const auto ev = dec.next();
+    ASSERT_EQ(ev.what, decode_event::kind::error);
+    EXPECT_EQ(ev.error, errc::incomplete_push);
+    EXPECT_EQ(ev.frames, 1u);
+    EXPECT_EQ(ev.frames_expected, static_cast<unsigned>(c().frames.size()));
+    EXPECT_EQ(bytes(ev.raw.begin(), ev.raw.end()), c().frames[0]);
+    EXPECT_EQ(dec.next().what, decode_event::kind::need_more);
+    // The decoder goes on: a whole push after the end still decodes.
+    dec.feed(good());
+    dec.end_of_input();
+    EXPECT_EQ(dec.next().what, decode_event::kind::reading);
+    EXPECT_EQ(dec.next().what, decode_event::kind::need_more);
+}
+
 TEST_P(negative, bad_checksum_costs_only_its_push) {
     auto frames = c().frames;
     frames[0][20] ^= 0x01;
