@@ -1,69 +1,139 @@
 #include "decode_command.hpp"
 
-#include <istream>
 #include <ostream>
 
-#include "capture_input.hpp"
+#include "capture_reader.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hex.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
+#include "input_file.hpp"
+#include "key_text.hpp"
 #include "reading_json.hpp"
 
 namespace evn_mbus {
 namespace {
 
-void report(std::ostream& err, std::size_t telegram, const std::error_code& ec) {
-    err << "evn-mbus decode: telegram " << telegram << ": " << ec.message() << " ["
-        << error_name(static_cast<errc>(ec.value())) << "]\n";
+constexpr const char* prefix = "evn-mbus decode: ";
+
+std::string ordinal(unsigned n) {
+    static const char* const words[] = {"first", "second", "third", "fourth", "fifth"};
+    if (n >= 1 && n <= 5) return words[n - 1];
+    return "frame " + std::to_string(n);
+}
+
+// A push cut short at the end of the input: say how much of it came, in frames.
+std::string incomplete_message(const decode_event& ev) {
+    if (ev.frames == 0) return ev.error.message();
+    std::string s;
+    if (ev.frames_expected > ev.frames) {
+        s = ev.frames == 1 ? "first frame" : "first " + std::to_string(ev.frames) + " frames";
+        s += " of " + std::to_string(ev.frames_expected) + " only: the push continues in a ";
+        s += ev.frames_expected == ev.frames + 1 ? ordinal(ev.frames + 1) + " frame"
+                                                 : "further frame";
+    } else {
+        s = std::to_string(ev.frames) +
+            " frame(s) of a push only: it continues in a further "
+            "frame";
+    }
+    return s + ", which is not in the input (capture the whole push); push dropped";
+}
+
+void report(std::ostream& err, std::size_t telegram, const decode_event& ev) {
+    const std::string message =
+        ev.error == errc::incomplete_push ? incomplete_message(ev) : ev.error.message();
+    err << prefix << "telegram " << telegram << ": " << message << " [" << error_name(ev.error)
+        << "]\n";
 }
 
 }  // namespace
 
-int run_decode(const decode_options& options, std::istream& in, std::ostream& out,
+int run_decode(const decode_options& options, input_file& in, std::ostream& out,
                std::ostream& err) {
     decoder_keys keys;
-    if (parse_key(options.key, keys.key)) {
-        err << "evn-mbus decode: --key: " << make_error_code(errc::bad_key).message() << "\n";
+    const key_check key = check_key_text(options.key, true);
+    if (!key.key) {
+        err << prefix << options.key_from << ": the key " << key.problem << "\n";
         return 2;
     }
+    keys.key = *key.key;
     if (options.auth_key) {
-        aes_key ak{};
-        if (parse_key(*options.auth_key, ak)) {
-            err << "evn-mbus decode: --auth-key: " << make_error_code(errc::bad_key).message()
+        const key_check auth = check_key_text(*options.auth_key, false);
+        if (!auth.key) {
+            err << prefix << options.auth_key_from << ": the authentication key " << auth.problem
                 << "\n";
             return 2;
         }
-        keys.auth_key = ak;
-    }
-
-    std::vector<std::uint8_t> capture;
-    if (auto ec = read_capture(in, capture)) {
-        err << "evn-mbus decode: the input looks like hex text but is not valid hex (an odd "
-               "number of digits or a stray character)\n";
-        return 1;
+        keys.auth_key = *auth.key;
     }
 
     telegram_decoder decoder(keys);
-    decoder.feed(capture);
-    // End of input is the end of the line's activity: let partial frames be reported.
-    decoder.on_idle_gap();
+    capture_reader reader;
+    std::vector<std::uint8_t> bytes;
     std::size_t telegrams = 0;
     std::size_t failed = 0;
-    for (;;) {
-        const decode_event ev = decoder.next();
-        if (ev.what == decode_event::kind::need_more) break;
-        ++telegrams;
-        if (ev.what == decode_event::kind::error) {
-            ++failed;
-            report(err, telegrams, ev.error);
-            continue;
+    std::size_t total = 0;
+    std::size_t since_frame = 0;  // line bytes since the last event
+    const auto drain = [&] {
+        for (;;) {
+            const decode_event ev = decoder.next();
+            if (ev.what == decode_event::kind::need_more) break;
+            since_frame = 0;
+            ++telegrams;
+            if (ev.what == decode_event::kind::error) {
+                ++failed;
+                report(err, telegrams, ev);
+                continue;
+            }
+            // Flushed line by line: a reader at the other end of a pipe sees each telegram
+            // as it completes.
+            out << to_json(*ev.value).dump() << std::endl;
         }
-        out << to_json(*ev.value).dump() << "\n";
+    };
+    const auto bad_input = [&](const std::string& problem) {
+        err << prefix << in.name() << " is not a capture (" << reader.format_name()
+            << "): " << problem << "\n";
+        return 1;
+    };
+
+    static char buffer[16384];
+    std::string problem;
+    for (;;) {
+        const long n = in.read(buffer, problem);
+        if (n < 0) {
+            err << prefix << "the capture " << in.name() << " " << problem << "\n";
+            return 2;
+        }
+        if (n == 0) break;
+        bytes.clear();
+        problem = reader.feed(std::string_view(buffer, static_cast<std::size_t>(n)), bytes);
+        if (!problem.empty()) return bad_input(problem);
+        total += bytes.size();
+        since_frame += bytes.size();
+        decoder.feed(bytes);
+        drain();
+        if (since_frame > options.max_bytes_without_frame) {
+            err << prefix << "stopped: " << since_frame << " bytes of " << in.name()
+                << " without a single M-Bus or HDLC frame; this is not a capture of a meter "
+                   "(it reads at most "
+                << options.max_bytes_without_frame << " bytes without one)\n";
+            return 2;
+        }
     }
-    out.flush();
+    bytes.clear();
+    problem = reader.finish(bytes);
+    if (!problem.empty()) return bad_input(problem);
+    total += bytes.size();
+    decoder.feed(bytes);
+    // The end of the input: partial frames and pushes are reported now.
+    decoder.end_of_input();
+    drain();
     if (telegrams == 0) {
-        err << "evn-mbus decode: no M-Bus telegram found in the input, nor an HDLC one ("
-            << capture.size() << " bytes)\n";
+        err << prefix << "no M-Bus telegram found in the input, nor an HDLC one (" << total
+            << " bytes";
+        if (reader.detected() != capture_reader::format::undecided) {
+            err << " of " << reader.format_name();
+        }
+        err << ")\n";
         return 1;
     }
     return failed == 0 ? 0 : 1;

@@ -1,19 +1,28 @@
-// `evn-mbus decode`: runs a capture through the core and prints JSON Lines.
+// `evn-mbus decode`: runs a capture through the core and prints JSON Lines, each telegram as
+// soon as it is complete (a pipe or a pty that stays open is decoded as it comes).
 #pragma once
 
+#include <cstddef>
 #include <iosfwd>
 #include <optional>
 #include <string>
 
 namespace evn_mbus {
 
+class input_file;
+
 struct decode_options {
     std::string key;                      // 32 hex digits, spaces and 0x tolerated
     std::optional<std::string> auth_key;  // same form, only for meters with a GCM tag
+    std::string key_from = "--key";       // where the key came from, for messages
+    std::string auth_key_from = "--auth-key";
+    // Input that has made no frame at all for this long is not a capture (/dev/zero, a
+    // wrong file): stop there with an error rather than read forever.
+    std::size_t max_bytes_without_frame = 1024 * 1024;
 };
 
-// Exit status: 0 all telegrams decoded, 1 some failed or none found, 2 unusable options.
-int run_decode(const decode_options& options, std::istream& in, std::ostream& out,
-               std::ostream& err);
+// Exit status: 0 all telegrams decoded, 1 some failed or none found, 2 unusable options or
+// input that cannot be read.
+int run_decode(const decode_options& options, input_file& in, std::ostream& out, std::ostream& err);
 
 }  // namespace evn_mbus

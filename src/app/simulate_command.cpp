@@ -545,15 +545,13 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
     std::unique_ptr<push_source> source;
     std::string what;
     if (!o.replay.empty()) {
-        std::ifstream in(o.replay, std::ios::binary);
         bytes capture;
-        if (!in) {
-            err << prefix << "cannot open the capture file " << o.replay << "\n";
+        if (std::string problem = read_capture_file(o.replay, capture); !problem.empty()) {
+            err << prefix << "--replay: the capture file " << o.replay << " " << problem << "\n";
             return 2;
         }
-        if (read_capture(in, capture) || capture.empty()) {
-            err << prefix << o.replay << " holds no capture: it is empty, or hex text with an "
-                << "odd number of digits or a stray character\n";
+        if (capture.empty()) {
+            err << prefix << "--replay: the capture file " << o.replay << " is empty\n";
             return 2;
         }
         auto replay = std::make_unique<replay_source>(capture, key);
@@ -586,7 +584,8 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
     if (!o.expect.empty()) {
         expect.open(o.expect, std::ios::trunc);
         if (!expect) {
-            err << prefix << "cannot write the expect file " << o.expect << "\n";
+            err << prefix << "cannot write the expect file " << o.expect << " ("
+                << std::strerror(errno) << ")\n";
             return 2;
         }
     }
@@ -656,7 +655,8 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
                 {"seq", seq}, {"fault", fault}, {"reading", p.expected}};
             expect << line_json.dump() << std::endl;
             if (!expect) {
-                err << prefix << "cannot write the expect file " << o.expect << "\n";
+                err << prefix << "cannot write the expect file " << o.expect << " ("
+                << std::strerror(errno) << ")\n";
                 return 1;
             }
         }

@@ -1,0 +1,328 @@
+// `evn-mbus decode` and `simulate --replay` against hostile and awkward input (issue 13): a
+// folder or /proc/self/mem instead of a file, keys from a file or the environment, the first
+// frame of a push only, a byte order mark, an xxd dump, a wrong key on a tagged meter, a
+// pipe that stays open, /dev/zero.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "fixture_loader.hpp"
+#include "process.hpp"
+
+namespace evn_mbus::test {
+namespace {
+
+const std::string binary = EVN_MBUS_BINARY;
+const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
+const std::string evn = "evn_kaifa_ma309_doc";
+const std::string lgz = "lgz_e450_landis_gyr_e450";
+
+std::string key_of(const std::string& id) {
+    return to_hex(capture_by_id(id).keys.key);
+}
+
+std::string file_of(const std::string& id) {
+    return fixtures + "/" + id + ".hex";
+}
+
+std::size_t count_lines(const std::string& out) {
+    std::size_t n = 0;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+        ++n;
+    }
+    return n;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+class decode_input_cli : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string tmpl = ::testing::TempDir() + "evn-mbus-decode-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+    std::string write(const std::string& name, const std::string& content) {
+        const std::string path = dir_ + "/" + name;
+        std::ofstream(path, std::ios::binary) << content;
+        return path;
+    }
+
+    std::string dir_;
+};
+
+// ---- item 1: every file error is a message and exit status 2 ----------------------------------
+
+TEST_F(decode_input_cli, a_folder_as_capture_is_a_clear_error) {
+    const auto r = run_process({binary, "decode", "--key", key_of(evn), dir_});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_TRUE(
+        contains(r.err, "evn-mbus decode: the capture " + dir_ + " is a folder, not a file"))
+        << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST_F(decode_input_cli, an_unreadable_file_says_why) {
+    // A regular file by its mode whose read fails (EIO): the reason is the system's.
+    const auto r = run_process({binary, "decode", "--key", key_of(evn), "/proc/self/mem"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "/proc/self/mem cannot be read (Input/output error)")) << r.err;
+}
+
+TEST_F(decode_input_cli, a_missing_file_is_exit_status_2) {
+    const auto r = run_process({binary, "decode", "--key", key_of(evn), dir_ + "/none.hex"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, dir_ + "/none.hex does not exist")) << r.err;
+}
+
+TEST_F(decode_input_cli, simulate_replay_of_a_folder_or_proc_mem_is_a_clear_error) {
+    for (const std::string& path : {dir_, std::string("/proc/self/mem"), dir_ + "/none.hex"}) {
+        const auto r = run_process(
+            {binary, "simulate", "--replay", path, "--device", dir_ + "/out", "--count", "1"});
+        EXPECT_EQ(r.status, 2) << path << ": " << r.err;
+        EXPECT_TRUE(contains(r.err, "--replay: the capture file " + path + " ")) << r.err;
+    }
+    const auto folder = run_process(
+        {binary, "simulate", "--replay", dir_, "--device", dir_ + "/out", "--count", "1"});
+    EXPECT_TRUE(contains(folder.err, "is a folder, not a file")) << folder.err;
+}
+
+// ---- item 3: the key from a file or the environment, not the command line ----------------------
+
+TEST_F(decode_input_cli, key_from_a_key_file_with_a_comment) {
+    const std::string key_file = write("key", "# from the EVN portal\n" + key_of(evn) + "\n");
+    const auto r = run_process({binary, "decode", "--key-file", key_file, file_of(evn)});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 1u);
+}
+
+TEST_F(decode_input_cli, key_and_auth_key_from_the_environment) {
+    const auto& c = capture_by_id(lgz);
+    const auto r = run_process({"/usr/bin/env", "EVN_MBUS_KEY=" + to_hex(c.keys.key),
+                                "EVN_MBUS_AUTH_KEY=" + to_hex(*c.keys.auth_key), binary, "decode",
+                                file_of(lgz)});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 1u);
+}
+
+TEST_F(decode_input_cli, auth_key_from_a_file) {
+    const auto& c = capture_by_id(lgz);
+    const std::string key_file = write("key", to_hex(c.keys.key));
+    const std::string auth_file = write("auth", to_hex(*c.keys.auth_key) + "  # signing key\n");
+    const auto r = run_process(
+        {binary, "decode", "--key-file", key_file, "--auth-key-file", auth_file, file_of(lgz)});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 1u);
+}
+
+TEST_F(decode_input_cli, key_file_problems_name_the_file) {
+    const auto folder = run_process({binary, "decode", "--key-file", dir_, file_of(evn)});
+    EXPECT_EQ(folder.status, 2);
+    EXPECT_TRUE(contains(folder.err, "--key-file: the key file " + dir_ + " is a folder"))
+        << folder.err;
+
+    const std::string bad = write("bad", "36C66639E48A8CA4D6BC8B282A793B\n");
+    const auto short_key = run_process({binary, "decode", "--key-file", bad, file_of(evn)});
+    EXPECT_EQ(short_key.status, 2);
+    EXPECT_TRUE(contains(short_key.err, "--key-file " + bad)) << short_key.err;
+    EXPECT_TRUE(contains(short_key.err, "it has 30 hex digits")) << short_key.err;
+
+    const auto both =
+        run_process({binary, "decode", "--key", key_of(evn), "--key-file", bad, file_of(evn)});
+    EXPECT_EQ(both.status, 2);
+    EXPECT_TRUE(contains(both.err, "give only one")) << both.err;
+}
+
+TEST_F(decode_input_cli, no_key_at_all_names_the_ways_to_give_one) {
+    const auto r =
+        run_process({"/usr/bin/env", "-u", "EVN_MBUS_KEY", binary, "decode", file_of(evn)});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "--key-file")) << r.err;
+    EXPECT_TRUE(contains(r.err, "EVN_MBUS_KEY")) << r.err;
+}
+
+TEST_F(decode_input_cli, help_names_the_key_file_and_the_environment) {
+    const auto h = run_process({binary, "decode", "--help"});
+    EXPECT_EQ(h.status, 0);
+    for (const char* word :
+         {"--key-file", "--auth-key-file", "EVN_MBUS_KEY", "EVN_MBUS_AUTH_KEY", "ps"}) {
+        EXPECT_TRUE(contains(h.out, word)) << word << "\n" << h.out;
+    }
+}
+
+// ---- item 12: the first frame only, a byte order mark, an xxd dump ---------------------------
+
+TEST_F(decode_input_cli, the_first_frame_only_says_the_push_continues) {
+    const auto& c = capture_by_id(evn);
+    ASSERT_EQ(c.frames.size(), 2u);
+    const auto r =
+        run_process({binary, "decode", "--key", key_of(evn)}, to_hex(c.frames[0]) + "\n");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "first frame of 2 only: the push continues in a second frame"))
+        << r.err;
+    EXPECT_TRUE(contains(r.err, "[incomplete_push]")) << r.err;
+}
+
+TEST_F(decode_input_cli, a_byte_order_mark_is_skipped) {
+    std::ifstream f(file_of(evn));
+    const std::string text{std::istreambuf_iterator<char>(f), {}};
+    const auto r = run_process({binary, "decode", "--key", key_of(evn)}, "\xEF\xBB\xBF" + text);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 1u);
+}
+
+TEST_F(decode_input_cli, an_xxd_dump_is_read) {
+    const bytes raw = concat(capture_by_id(evn).frames);
+    const std::string bin = write("push.bin", std::string(raw.begin(), raw.end()));
+    for (const std::string& flags : {std::string(), std::string("-g1 -c 32"), std::string("-p")}) {
+        const std::string dump = dir_ + "/push.xxd";
+        ASSERT_EQ(std::system(("xxd " + flags + " '" + bin + "' > '" + dump + "'").c_str()), 0);
+        const auto r = run_process({binary, "decode", "--key", key_of(evn), dump});
+        EXPECT_EQ(r.status, 0) << flags << ": " << r.err;
+        EXPECT_EQ(count_lines(r.out), 1u) << flags;
+    }
+}
+
+TEST_F(decode_input_cli, an_xxd_dump_with_a_line_missing_says_so) {
+    const bytes raw = concat(capture_by_id(evn).frames);
+    const std::string bin = write("push.bin", std::string(raw.begin(), raw.end()));
+    const std::string dump = dir_ + "/push.xxd";
+    ASSERT_EQ(std::system(("xxd '" + bin + "' | sed 3d > '" + dump + "'").c_str()), 0);
+    const auto r = run_process({binary, "decode", "--key", key_of(evn), dump});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "an xxd dump")) << r.err;
+    EXPECT_TRUE(contains(r.err, "lines are missing")) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+// ---- item 13: a tagged meter with a wrong key -----------------------------------------------
+
+TEST_F(decode_input_cli, tagged_meter_with_a_wrong_key_blames_either_key) {
+    const auto& c = capture_by_id(lgz);
+    const auto r = run_process({binary, "decode", "--key", "00112233445566778899AABBCCDDEEFF",
+                                "--auth-key", to_hex(*c.keys.auth_key), file_of(lgz)});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "the key or the authentication key is wrong")) << r.err;
+    EXPECT_FALSE(contains(r.err, "wrong or missing")) << r.err;
+    EXPECT_FALSE(contains(r.err, "00112233445566778899")) << r.err;
+}
+
+// ---- item 14: a pipe that stays open, /dev/zero --------------------------------------------
+
+struct child {
+    pid_t pid = -1;
+    int in = -1;   // its standard input, -1 when not a pipe
+    int out = -1;  // its standard output
+    int err = -1;
+};
+
+child spawn(const std::vector<std::string>& argv, bool pipe_in) {
+    int in[2] = {-1, -1}, out[2], err[2];
+    if ((pipe_in && ::pipe(in) != 0) || ::pipe(out) != 0 || ::pipe(err) != 0) return {};
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (pipe_in) ::dup2(in[0], 0);
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
+            if (fd >= 0) ::close(fd);
+        std::vector<char*> args;
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    if (pipe_in) ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    return {pid, pipe_in ? in[1] : -1, out[0], err[0]};
+}
+
+// Reads from `fd` until `until` is in the text, the end, or the deadline.
+std::string read_until(int fd, const std::string& until, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string text;
+    while (!contains(text, until) && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+// Waits for the child at most `limit`, then kills it. Its exit status (-1 if killed) and its
+// peak resident memory.
+std::pair<int, long> reap(pid_t pid, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    rusage usage{};
+    for (;;) {
+        const pid_t r = ::wait4(pid, &status, WNOHANG, &usage);
+        if (r == pid) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::wait4(pid, &status, 0, &usage);
+            return {-1, usage.ru_maxrss};
+        }
+        ::usleep(20'000);
+    }
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, usage.ru_maxrss};
+}
+
+TEST_F(decode_input_cli, a_pipe_that_stays_open_gets_each_telegram_as_it_completes) {
+    std::signal(SIGPIPE, SIG_IGN);
+    child c = spawn({binary, "decode", "--key", key_of(evn)}, true);
+    ASSERT_GT(c.pid, 0);
+    const std::string push = to_hex(concat(capture_by_id(evn).frames)) + "\n";
+    ASSERT_EQ(::write(c.in, push.data(), push.size()), static_cast<ssize_t>(push.size()));
+    // The pipe stays open: the line must come now, not at the end of the input.
+    const std::string first = read_until(c.out, "\n", std::chrono::seconds(30));
+    EXPECT_TRUE(contains(first, "\"meter_number\"")) << first;
+    ASSERT_EQ(::write(c.in, push.data(), push.size()), static_cast<ssize_t>(push.size()));
+    const std::string second = read_until(c.out, "\n", std::chrono::seconds(30));
+    EXPECT_TRUE(contains(second, "\"meter_number\"")) << second;
+    ::close(c.in);
+    const auto [status, rss] = reap(c.pid, std::chrono::seconds(30));
+    EXPECT_EQ(status, 0);
+    ::close(c.out);
+    ::close(c.err);
+}
+
+TEST_F(decode_input_cli, dev_zero_ends_with_a_clear_error_in_bounded_memory) {
+    child c = spawn({binary, "decode", "--key", key_of(evn), "/dev/zero"}, false);
+    ASSERT_GT(c.pid, 0);
+    const std::string err = read_until(c.err, "\n", std::chrono::seconds(60));
+    const auto [status, rss_kib] = reap(c.pid, std::chrono::seconds(60));
+    EXPECT_EQ(status, 2) << err;
+    EXPECT_TRUE(contains(err, "without a single M-Bus or HDLC frame")) << err;
+    EXPECT_TRUE(contains(err, "/dev/zero")) << err;
+    // The program itself is ~10 MiB resident; the input must not add to it.
+    EXPECT_LT(rss_kib, 64 * 1024) << "peak resident memory " << rss_kib << " KiB";
+    ::close(c.out);
+    ::close(c.err);
+}
+
+}  // namespace
+}  // namespace evn_mbus::test
