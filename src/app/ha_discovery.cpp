@@ -1,6 +1,10 @@
 #include "ha_discovery.hpp"
 
+#include <optional>
+#include <span>
 #include <string_view>
+
+#include "evn_mbus/hex.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -62,7 +66,37 @@ std::string topic_safe(const std::string& text) {
     return out;
 }
 
+struct device_identity {
+    std::string node;  // evn-mbus-<id>: topic level, device identifier, unique id prefix
+    std::string name;  // the device's name in Home Assistant
+};
+
+// The meter number where the meter sends one (unchanged since the first release: existing
+// entities keep their ids); else the system title, which every encrypted push carries and
+// which is the meter's own for life (a Landis+Gyr E450 sends no number). A plaintext push
+// without a number has neither: no identity.
+std::optional<device_identity> identity_of(const reading& r) {
+    if (!r.meter_number.empty()) {
+        return device_identity{"evn-mbus-" + topic_safe(r.meter_number),
+                               "Smart meter " + r.meter_number};
+    }
+    if (r.title == system_title{}) return std::nullopt;
+    const std::string id = r.manufacturer();
+    // "LGZ 677370B177": the maker's letters and the serial part, as the title reads.
+    const std::string shown =
+        id.empty() ? to_hex(r.title) : id + " " + to_hex(std::span(r.title).subspan(3));
+    return device_identity{"evn-mbus-" + to_hex(r.title), "Smart meter " + shown};
+}
+
 }  // namespace
+
+bool ha_device_identified(const reading& r) {
+    return identity_of(r).has_value();
+}
+
+std::string ha_meter_status_topic(const mqtt_config& config) {
+    return config.topic_prefix + "/meter_status";
+}
 
 std::string manufacturer_name(const std::string& flag_id) {
     const auto name = flag_manufacturer(flag_id);
@@ -71,19 +105,30 @@ std::string manufacturer_name(const std::string& flag_id) {
 
 std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqtt_config& config) {
     std::vector<discovery_message> out;
-    if (r.meter_number.empty()) return out;
+    const auto identity = identity_of(r);
+    if (!identity) return out;
     if (!config.publish_values && !config.publish_json) return out;
 
-    const std::string node = "evn-mbus-" + topic_safe(r.meter_number);
+    const std::string& node = identity->node;
     nlohmann::json device = {
         {"identifiers", nlohmann::json::array({node})},
-        {"name", "Smart meter " + r.meter_number},
+        {"name", identity->name},
         {"model", r.device_name.empty() ? std::string("Smart meter (M-Bus customer interface)")
                                         : r.device_name},
         {"sw_version", std::string("evn-mbus ") + EVN_MBUS_VERSION},
     };
     if (const auto m = r.manufacturer(); !m.empty()) device["manufacturer"] = manufacturer_name(m);
 
+    // Available while both the daemon (its will says offline) and the meter (silent line, port
+    // lost: mqtt_publisher.hpp) are: values of a silent meter are not shown as current.
+    const nlohmann::json availability = nlohmann::json::array({
+        {{"topic", config.topic_prefix + "/status"},
+         {"payload_available", "online"},
+         {"payload_not_available", "offline"}},
+        {{"topic", ha_meter_status_topic(config)},
+         {"payload_available", "online"},
+         {"payload_not_available", "offline"}},
+    });
     const bool kwh = config.discovery.unit == energy_unit::kwh;
     for (const auto& kind : sensor_kinds) {
         if (!r.named(kind.name)) continue;
@@ -93,9 +138,8 @@ std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqt
             {"name", kind.label},
             {"unique_id", node + "-" + name},
             {"state_class", kind.state_class},
-            {"availability_topic", config.topic_prefix + "/status"},
-            {"payload_available", "online"},
-            {"payload_not_available", "offline"},
+            {"availability", availability},
+            {"availability_mode", "all"},
             {"device", device},
         };
         if (!kind.device_class.empty()) p["device_class"] = kind.device_class;

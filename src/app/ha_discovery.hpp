@@ -13,17 +13,27 @@
 namespace evn_mbus {
 
 struct discovery_message {
-    std::string topic;  // <discovery prefix>/sensor/evn-mbus-<meter number>/<value>/config
+    // <discovery prefix>/sensor/evn-mbus-<meter number, else system title in hex>/<value>/config
+    std::string topic;
     nlohmann::json payload;
 
     bool operator==(const discovery_message&) const = default;
 };
 
 // One sensor per named value the reading contains (w_p, w_n, ..., phi, f: every name of
-// obis_code.hpp's named_quantities(), in that order). Empty when the reading has no meter number
-// (the device needs a stable identity) or when neither per-value topics nor the state topic are
-// published.
+// obis_code.hpp's named_quantities(), in that order). The device is the meter number, or the
+// system title when the meter sends no number. Empty when the reading has neither (a plaintext
+// push without a number: no stable identity) or when neither per-value topics nor the state
+// topic are published. Each sensor is available while both <prefix>/status (the daemon) and
+// ha_meter_status_topic() (the meter) say "online".
 std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqtt_config& config);
+
+// Whether the reading identifies a device (a meter number or a system title).
+bool ha_device_identified(const reading& r);
+
+// <prefix>/meter_status: retained "online" while readings flow, "offline" when the meter is
+// silent, its port is lost, or the daemon stops.
+std::string ha_meter_status_topic(const mqtt_config& config);
 
 // The manufacturer's name for a DLMS FLAG id ("KFM" -> "Kaifa"); the id itself when unknown.
 std::string manufacturer_name(const std::string& flag_id);

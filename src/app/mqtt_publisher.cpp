@@ -378,6 +378,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
           status_topic_(config.topic_prefix + "/status"),
           diagnostics_topic_(config.topic_prefix + "/diagnostics"),
           ha_status_topic_(config.discovery.prefix + "/status"),
+          meter_status_topic_(ha_meter_status_topic(config)),
           reconnect_timer_(io),
           resend_timer_(io),
           stop_timer_(io) {
@@ -547,6 +548,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         publish_control(status_topic_, "online", status_qos);
         publish_discovery();
         if (diagnostics_) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
+        publish_meter_status();
         restart_sending();
     }
 
@@ -665,9 +667,28 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         if (connected()) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
     }
 
+    void set_meter_online(bool online) {
+        meter_online_ = online;
+        publish_meter_status();
+    }
+
+    void publish_meter_status() {
+        if (connected() && meter_online_) {
+            publish_control(meter_status_topic_, *meter_online_ ? "online" : "offline", status_qos);
+        }
+    }
+
     void publish_reading(const reading& r, std::span<const std::uint8_t> raw) {
         if (state_ == state::stopped || state_ == state::disconnecting) return;
-        if (config_.discovery.enabled && !r.meter_number.empty()) {
+        if (config_.discovery.enabled && !ha_device_identified(r) && !unidentified_logged_) {
+            unidentified_logged_ = true;
+            log_->warn(
+                "Home Assistant discovery is skipped: the meter sends neither a meter number "
+                "nor a system title, so its sensors would have no stable identity; the values "
+                "are still published under '{}/'",
+                config_.topic_prefix);
+        }
+        if (config_.discovery.enabled) {
             auto d = ha_discovery_messages(r, config_);
             if (d != discovery_) {
                 discovery_ = std::move(d);
@@ -900,6 +921,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         auto* l = listener([w](bool, int) {
             if (auto self = w.lock()) self->disconnect_now();
         });
+        if (meter_online_) publish_control(meter_status_topic_, "offline", status_qos);
         try {
             client_->publish(
                 mqtt::make_message(status_topic_, std::string("offline"), status_qos, true),
@@ -960,6 +982,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     const std::string status_topic_;
     const std::string diagnostics_topic_;
     const std::string ha_status_topic_;
+    const std::string meter_status_topic_;
     std::optional<broker_address> address_;
 
     state state_ = state::idle;
@@ -985,6 +1008,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     std::vector<discovery_message> discovery_;
     std::optional<std::string> diagnostics_;
+    std::optional<bool> meter_online_;  // none: the owner never said (no meter_status at all)
+    bool unidentified_logged_ = false;
     std::function<void()> stop_done_;
 
     asio::steady_timer reconnect_timer_;
@@ -1012,6 +1037,10 @@ void mqtt_publisher::publish_reading(const reading& r, std::span<const std::uint
 
 void mqtt_publisher::publish_diagnostics(const nlohmann::json& diagnostics) {
     impl_->publish_diagnostics(diagnostics);
+}
+
+void mqtt_publisher::set_meter_online(bool online) {
+    impl_->set_meter_online(online);
 }
 
 void mqtt_publisher::stop(std::function<void()> done) {

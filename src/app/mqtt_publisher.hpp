@@ -59,6 +59,12 @@ class mqtt_publisher {
     // Retained <prefix>/diagnostics; the latest one is sent again after a reconnect.
     void publish_diagnostics(const nlohmann::json& diagnostics);
 
+    // Retained <prefix>/meter_status, "online" or "offline" (meter_availability.hpp): sent now
+    // and again on every connect (a broker without persistence forgets it; a daemon that died
+    // left an old "online"), and "offline" before the status on stop. The will can only cover
+    // <prefix>/status, which the discovery therefore also requires.
+    void set_meter_online(bool online);
+
     // Delivers what is queued (for at most mqtt.shutdown_timeout), publishes "offline",
     // disconnects, then calls `done` on the loop, within the timeout in any case. The
     // publisher may be destroyed from `done`.

@@ -9,6 +9,7 @@
 #include "config_loader.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hex.hpp"
+#include "ha_discovery.hpp"
 #include "log_setup.hpp"
 #include "mqtt_publisher.hpp"
 #include "plausibility_message.hpp"
@@ -89,6 +90,7 @@ service::service(run_options options)
       diagnostics_timer_(io_),
       shutdown_timer_(io_),
       silence_timer_(io_),
+      meter_timer_(io_),
       notifier_(io_) {}
 
 service::~service() = default;
@@ -127,6 +129,7 @@ void service::make_publisher() {
     publisher_.reset();
     if (!options_.mqtt_enabled) return;
     publisher_ = std::make_shared<mqtt_publisher>(io_, config_.mqtt, log_);
+    publisher_->set_meter_online(meter_.online());
     try {
         publisher_->start();
     } catch (const std::exception& e) {
@@ -141,6 +144,7 @@ int service::run() {
     daemon_config config;
     if (!load(config, true)) return exit_config_error;
     config_ = config;
+    meter_.set_limit(config_.serial.no_data_warning);
     log_ = make_logger(config_.log, options_.log_target_override);
     gate_.set_max_power_w(config_.meter.max_power_kw * 1000.0);
 
@@ -189,6 +193,8 @@ void service::start_serial() {
     h.on_failure = [this](const std::string& what, bool first) {
         if (first) log_->warn("{}", what);
         silence_timer_.cancel();  // the port is gone: that has its own message
+        if (meter_.on_port_lost())
+            meter_lost("the serial port " + config_.serial.device + " is gone");
         // Ready even without the device: the service runs and waits for it; failing the
         // start would make systemd restart it in a loop while the adapter is unplugged.
         mark_ready();
@@ -234,6 +240,48 @@ void service::watch_silence() {
     });
 }
 
+void service::meter_seen() {
+    if (!meter_.on_reading(std::chrono::steady_clock::now())) return;
+    if (publisher_) {
+        publisher_->set_meter_online(true);
+        if (meter_was_lost_) {
+            log_->info("readings arrive again: Home Assistant shows the meter's values again");
+        }
+    }
+    watch_meter();
+}
+
+void service::meter_lost(const std::string& why) {
+    meter_timer_.cancel();
+    if (!publisher_) return;
+    publisher_->set_meter_online(false);
+    meter_was_lost_ = true;
+    log_->info(
+        "{}: Home Assistant shows the meter's values as unavailable ({} is offline) until "
+        "readings arrive again",
+        why, ha_meter_status_topic(config_.mqtt));
+}
+
+void service::watch_meter() {
+    const auto at = meter_.deadline();
+    if (!at || stopping_) {
+        meter_timer_.cancel();
+        return;
+    }
+    // Armed at the deadline of the last reading seen when it was set, not on every reading:
+    // when it fires early (readings came meanwhile), it is set again at the new deadline.
+    meter_timer_.expires_at(*at);
+    meter_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (!meter_.check(std::chrono::steady_clock::now())) {
+            watch_meter();
+            return;
+        }
+        meter_lost(fmt::format("no reading from the meter for {} s",
+                               config_.serial.no_data_warning.count()));
+    });
+}
+
 void service::on_idle() {
     decoder_->on_idle_gap();
     drain();
@@ -274,6 +322,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         }
         if (options_.print_readings) std::cout << text << std::endl;
     }
+    meter_seen();
     if (switching_publisher_) {
         if (held_.size() >= config_.mqtt.queue_size) held_.pop_front();
         held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
@@ -458,6 +507,8 @@ void service::reload() {
     const bool serial_changed = fresh.serial != config_.serial;
     const bool mqtt_changed = fresh.mqtt != config_.mqtt;
     config_ = fresh;
+    meter_.set_limit(config_.serial.no_data_warning);
+    watch_meter();
     if (serial_changed) {
         log_->info("serial settings changed: reopening {} ({})", config_.serial.device,
                    line_settings(config_.serial));
@@ -512,6 +563,7 @@ void service::shutdown() {
     summary_timer_.cancel();
     diagnostics_timer_.cancel();
     silence_timer_.cancel();
+    meter_timer_.cancel();
     reload_signal_.cancel();
     if (serial_) serial_->stop();
     // Pending readings get a bounded time to reach the broker; then the loop ends anyway.

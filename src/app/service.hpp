@@ -21,6 +21,7 @@
 #include "evn_mbus/frame_counter_monitor.hpp"
 #include "evn_mbus/plausibility_gate.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
+#include "meter_availability.hpp"
 #include "systemd_notifier.hpp"
 
 namespace evn_mbus {
@@ -74,6 +75,11 @@ class service {
     void make_publisher();
     // Warns once when the open port stays silent for serial.no_data_warning_s.
     void watch_silence();
+    // <prefix>/meter_status (meter_availability.hpp): a reading was published; the meter went
+    // offline (`why`, for the log); the timer that notices a silent meter.
+    void meter_seen();
+    void meter_lost(const std::string& why);
+    void watch_meter();
 
     run_options options_;
     daemon_config config_;
@@ -86,6 +92,9 @@ class service {
     boost::asio::steady_timer silence_timer_;
     std::chrono::steady_clock::time_point last_data_;  // last byte, or when the port opened
     bool line_silent_ = false;                         // the no-data warning was given
+    meter_availability meter_{std::chrono::seconds{0}};
+    bool meter_was_lost_ = false;  // "offline" was logged: say when readings are back
+    boost::asio::steady_timer meter_timer_;
     std::shared_ptr<spdlog::logger> log_;
     std::unique_ptr<telegram_decoder> decoder_;
     std::unique_ptr<serial_reader> serial_;

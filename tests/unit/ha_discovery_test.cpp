@@ -5,6 +5,7 @@
 
 #include "fixture_loader.hpp"
 #include "ha_discovery.hpp"
+#include "meter_availability.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -21,6 +22,18 @@ const nlohmann::json& sensor(const std::vector<discovery_message>& ms, const std
         if (m.topic.find("/" + name + "/config") != std::string::npos) return m.payload;
     }
     throw std::runtime_error("no sensor " + name);
+}
+
+// The daemon's status (its will) and the meter's own: a silent meter's values are unavailable.
+nlohmann::json expected_availability(const std::string& prefix) {
+    return nlohmann::json::array({
+        {{"topic", prefix + "/status"},
+         {"payload_available", "online"},
+         {"payload_not_available", "offline"}},
+        {{"topic", prefix + "/meter_status"},
+         {"payload_available", "online"},
+         {"payload_not_available", "offline"}},
+    });
 }
 
 TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
@@ -51,9 +64,8 @@ TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
         {"state_class", "total_increasing"},
         {"unit_of_measurement", "Wh"},
         {"state_topic", "evn/w_p"},
-        {"availability_topic", "evn/status"},
-        {"payload_available", "online"},
-        {"payload_not_available", "offline"},
+        {"availability", expected_availability("evn")},
+        {"availability_mode", "all"},
         {"device", expected_device},
     };
     EXPECT_EQ(sensor(ms, "w_p"), expected_w_p);
@@ -61,7 +73,10 @@ TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
     std::set<std::string> ids;
     for (const auto& m : ms) {
         EXPECT_EQ(m.payload.at("device"), expected_device) << m.topic;
-        EXPECT_EQ(m.payload.at("availability_topic"), "evn/status");
+        EXPECT_EQ(m.payload.at("availability"), expected_availability("evn"));
+        EXPECT_EQ(m.payload.at("availability_mode"), "all");
+        // Home Assistant refuses availability_topic next to an availability list.
+        EXPECT_FALSE(m.payload.contains("availability_topic"));
         EXPECT_FALSE(m.payload.contains("expire_after"));
         EXPECT_FALSE(m.payload.contains("value_template")) << m.topic;
         ids.insert(m.payload.at("unique_id").get<std::string>());
@@ -194,6 +209,87 @@ TEST(HaDiscovery, EveryNamedQuantityHasASensor) {
     EXPECT_EQ(sensor(ms, "w_p_t2").at("name"), "Energy import tariff 2");
 }
 
+// The Landis+Gyr E450 sends no meter number: the device is its system title (4C475A677370B177,
+// "LGZ" and five serial bytes), the same for every push, so that its entities stay put.
+TEST(HaDiscovery, MeterWithoutNumberIsIdentifiedBySystemTitle) {
+    const auto r = decoded("lgz_e450_landis_gyr_e450");
+    ASSERT_TRUE(r.meter_number.empty());
+    const auto ms = ha_discovery_messages(r, mqtt_config{});
+    ASSERT_FALSE(ms.empty());
+    const std::string node = "evn-mbus-4C475A677370B177";
+    const nlohmann::json expected_device = {
+        {"identifiers", {node}},
+        {"name", "Smart meter LGZ 677370B177"},
+        {"manufacturer", "Landis+Gyr"},
+        {"model", "Smart meter (M-Bus customer interface)"},
+        {"sw_version", std::string("evn-mbus ") + EVN_MBUS_VERSION},
+    };
+    std::set<std::string> ids;
+    for (const auto& m : ms) {
+        const std::string name = m.payload.at("state_topic").get<std::string>().substr(4);
+        EXPECT_EQ(m.topic, "homeassistant/sensor/" + node + "/" + name + "/config");
+        EXPECT_EQ(m.payload.at("unique_id"), node + "-" + name);
+        EXPECT_EQ(m.payload.at("device"), expected_device);
+        ids.insert(m.payload.at("unique_id").get<std::string>());
+    }
+    EXPECT_EQ(ids.size(), ms.size());
+    EXPECT_EQ(sensor(ms, "w_p").at("device_class"), "energy");
+    EXPECT_EQ(sensor(ms, "w_p_t2").at("state_class"), "total_increasing");
+    // Stable: another decode of the meter's push, and a later push (other counter and
+    // values), announce the same device and sensors.
+    EXPECT_EQ(ha_discovery_messages(decoded("lgz_e450_landis_gyr_e450"), mqtt_config{}), ms);
+    auto later = r;
+    later.frame_counter += 10;
+    later.values.front().raw_unsigned += 1000;
+    EXPECT_EQ(ha_discovery_messages(later, mqtt_config{}), ms);
+}
+
+// A meter that sends its number keeps the ids it always had, system title or not.
+TEST(HaDiscovery, MeterNumberStaysTheIdentityWhenThereIsATitle) {
+    auto r = decoded("evn_kaifa_ma309_doc");
+    ASSERT_NE(r.title, system_title{});
+    const auto ms = ha_discovery_messages(r, mqtt_config{});
+    EXPECT_EQ(sensor(ms, "w_p").at("unique_id"), "evn-mbus-181220000009-w_p");
+    EXPECT_EQ(sensor(ms, "w_p").at("device").at("identifiers"),
+              nlohmann::json::array({"evn-mbus-181220000009"}));
+    r.title = {};
+    EXPECT_EQ(sensor(ha_discovery_messages(r, mqtt_config{}), "w_p").at("unique_id"),
+              "evn-mbus-181220000009-w_p");
+}
+
+TEST(MeterAvailability, OnlineWhileReadingsFlowOfflineWhenSilentOrLost) {
+    using namespace std::chrono_literals;
+    const meter_availability::clock::time_point t0{};
+    meter_availability m(60s);
+    EXPECT_FALSE(m.online());  // not known yet: not shown as current
+    EXPECT_FALSE(m.deadline());
+    EXPECT_FALSE(m.check(t0 + 1000s));
+    EXPECT_FALSE(m.on_port_lost());
+
+    EXPECT_TRUE(m.on_reading(t0));
+    EXPECT_FALSE(m.on_reading(t0 + 5s));  // no change: nothing to publish
+    EXPECT_EQ(m.deadline(), t0 + 65s);
+    EXPECT_FALSE(m.check(t0 + 64s));
+    EXPECT_TRUE(m.check(t0 + 65s));
+    EXPECT_FALSE(m.online());
+    EXPECT_FALSE(m.check(t0 + 66s));  // once
+    EXPECT_FALSE(m.deadline());
+
+    EXPECT_TRUE(m.on_reading(t0 + 100s));
+    EXPECT_TRUE(m.on_port_lost());
+    EXPECT_FALSE(m.on_port_lost());
+    EXPECT_FALSE(m.online());
+
+    // No limit (serial.no_data_warning_s 0): offline only when the port is lost.
+    meter_availability unlimited(0s);
+    EXPECT_TRUE(unlimited.on_reading(t0));
+    EXPECT_FALSE(unlimited.deadline());
+    EXPECT_FALSE(unlimited.check(t0 + 100000s));
+    EXPECT_TRUE(unlimited.online());
+    unlimited.set_limit(10s);
+    EXPECT_TRUE(unlimited.check(t0 + 10s));
+}
+
 TEST(HaDiscovery, KilowattHoursDivideInHomeAssistant) {
     const auto r = decoded("evn_kaifa_ma309_doc");
     mqtt_config config;
@@ -216,7 +312,7 @@ TEST(HaDiscovery, StateTopicWhenPerValueTopicsAreOff) {
     auto ms = ha_discovery_messages(r, config);
     EXPECT_EQ(sensor(ms, "u1").at("state_topic"), "home/meter/state");
     EXPECT_EQ(sensor(ms, "u1").at("value_template"), "{{ value_json.u1 }}");
-    EXPECT_EQ(sensor(ms, "u1").at("availability_topic"), "home/meter/status");
+    EXPECT_EQ(sensor(ms, "u1").at("availability"), expected_availability("home/meter"));
 
     config.discovery.unit = energy_unit::kwh;
     ms = ha_discovery_messages(r, config);
@@ -246,9 +342,16 @@ TEST(HaDiscovery, PrefixExpiryAndIdentity) {
     EXPECT_EQ(ms.front().payload.at("device").at("name"), "Smart meter AB 12/3+");
     EXPECT_EQ(ms.front().payload.at("device").at("model"), "KFM1200200000009");
 
-    // Without a meter number there is no stable device identity: no discovery.
+    // Without a meter number the system title is the identity; without that too (a plaintext
+    // push) there is no stable one: no discovery.
     r.meter_number.clear();
+    ms = ha_discovery_messages(r, config);
+    ASSERT_FALSE(ms.empty());
+    EXPECT_EQ(ms.front().payload.at("unique_id"), "evn-mbus-4B464D6750000009-w_p");
+    EXPECT_TRUE(ha_device_identified(r));
+    r.title = {};
     EXPECT_TRUE(ha_discovery_messages(r, config).empty());
+    EXPECT_FALSE(ha_device_identified(r));
 
     // The manufacturer is the FLAG id's owner, or the id itself.
     EXPECT_EQ(manufacturer_name("SAG"), "Sagemcom");
