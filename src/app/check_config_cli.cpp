@@ -16,7 +16,12 @@ command add_check_config_command(CLI::App& parent) {
         "check-config",
         "Check the configuration file and print the effective configuration (secrets hidden)");
     sub->add_option("--config,-c", *path, "configuration file")->capture_default_str();
-    return {sub, [path]() -> int {
+    auto quiet = std::make_shared<bool>(false);
+    // systemctl reload runs this first: the journal then gets the problems, not the whole
+    // effective configuration on every reload.
+    sub->add_flag("--quiet,-q", *quiet,
+                  "print only problems and warnings, not the effective configuration");
+    return {sub, [path, quiet]() -> int {
                 const config_result result = load_config_file(*path);
                 // Problems and warnings in file order, as a compiler prints them.
                 std::vector<config_problem> lines = result.problems;
@@ -32,10 +37,13 @@ command add_check_config_command(CLI::App& parent) {
                 if (!result.config) {
                     const auto n = result.problems.size();
                     std::cerr << "evn-mbus: " << n << (n == 1 ? " problem" : " problems")
-                              << " in the configuration; evn-mbus will not start until "
+                              << " in the configuration: evn-mbus does not start with it, and a "
+                                 "running evn-mbus refuses to reload it and keeps its current "
+                                 "configuration, until "
                               << (n == 1 ? "it is" : "they are") << " fixed\n";
                     return 1;
                 }
+                if (*quiet) return 0;
                 std::cout << effective_config_yaml(*result.config);
                 std::cerr << "evn-mbus: configuration OK (" << *path << ")\n";
                 return 0;

@@ -67,6 +67,23 @@ class check_config_cli : public ::testing::Test {
     fs::path dir_;
 };
 
+// systemctl reload runs `check-config --quiet` first: problems reach the journal, the
+// effective configuration does not, and the last line fits a running service too.
+TEST_F(check_config_cli, quiet_prints_only_problems_and_the_reload_is_refused_in_words) {
+    const std::string good =
+        write("good.yaml", replaced(read_file(example_config), placeholder, key));
+    const auto ok = run_process({binary, "check-config", "--quiet", "--config", good});
+    ASSERT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "");
+    EXPECT_EQ(ok.err.find("meter:"), std::string::npos) << ok.err;
+    const std::string bad = write("bad.yaml", read_file(example_config));
+    const auto r = run_process({binary, "check-config", "-q", "--config", bad});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("placeholder"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keeps its current configuration"), std::string::npos) << r.err;
+}
+
 TEST_F(check_config_cli, valid_config_prints_the_masked_effective_config_and_exits_0) {
     const std::string path =
         write("evn.yaml", replaced(read_file(example_config), placeholder, key));
