@@ -322,6 +322,10 @@ void loader::build_schema() {
                  m.queue_size = static_cast<std::size_t>(*v);
              }
          }},
+        {"queue_max_mb",
+         [this, &m](const entry& e) {
+             if (auto v = integer(e, 1, 1024, "MiB")) m.queue_max_mb = static_cast<std::size_t>(*v);
+         }},
         {"reconnect_max_s", seconds(m.reconnect_max, 1, 3600)},
         {"diagnostics_interval_s", seconds(m.diagnostics_interval, 0, 86400)},
         {"shutdown_timeout_s", seconds(m.shutdown_timeout, 0, 60)},
@@ -1011,6 +1015,7 @@ std::string effective_config_yaml(const daemon_config& c) {
         out << YAML::Key << "publish_json" << YAML::Value << m.publish_json;
         out << YAML::Key << "publish_raw" << YAML::Value << m.publish_raw;
         out << YAML::Key << "queue_size" << YAML::Value << m.queue_size;
+        out << YAML::Key << "queue_max_mb" << YAML::Value << m.queue_max_mb;
         out << YAML::Key << "reconnect_max_s" << YAML::Value << m.reconnect_max.count();
         out << YAML::Key << "diagnostics_interval_s" << YAML::Value
             << m.diagnostics_interval.count();

@@ -81,6 +81,7 @@ struct mqtt_config {
     bool publish_json = true;                       // mqtt.publish_json: <prefix>/state
     bool publish_raw = true;                        // mqtt.publish_raw: <prefix>/raw
     std::size_t queue_size = 10000;                 // mqtt.queue_size: readings held while offline
+    std::size_t queue_max_mb = 32;                  // mqtt.queue_max_mb: and at most this memory
     std::chrono::seconds reconnect_max{60};         // mqtt.reconnect_max_s: backoff cap
     std::chrono::seconds diagnostics_interval{60};  // mqtt.diagnostics_interval_s
     // mqtt.shutdown_timeout_s: on stop, how long to try to deliver what is still queued.

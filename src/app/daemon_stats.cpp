@@ -61,6 +61,10 @@ std::string daemon_stats::summary() const {
     if (const auto n = plausibility.rejected(); n > 0) {
         s += ", " + count_of(n, "impossible reading", "impossible readings") + " not published";
     }
+    if (mqtt_dropped > 0) {
+        s += ", " + count_of(mqtt_dropped, "reading", "readings") +
+             " dropped from the full MQTT queue";
+    }
     s += last_reading ? ", last reading " + local_hms(*last_reading) : ", no reading yet";
     return s;
 }

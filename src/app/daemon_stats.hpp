@@ -21,13 +21,14 @@ struct daemon_stats {
     std::optional<std::chrono::system_clock::time_point> last_reading;  // wall clock
     std::uint64_t serial_reopens = 0;
     std::uint64_t mqtt_reconnects = 0;
-    std::uint64_t mqtt_dropped = 0;   // readings dropped from a full queue
+    std::uint64_t mqtt_dropped = 0;   // readings dropped from a full queue (or held on reload)
     frame_counter_stats counters;     // lost, repeated and replayed pushes, by frame counter
     plausibility_stats plausibility;  // impossible readings of untagged meters, by reason
 
     std::uint64_t failures_total() const noexcept;
     // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), 4 pushes lost (2 gaps),
-    // last reading 12:00:05"; the frame counter figures only when not zero.
+    // 66 readings dropped from the full MQTT queue, last reading 12:00:05"; the frame counter
+    // and drop figures only when not zero.
     std::string summary() const;
     // The diagnostics JSON (without the MQTT part, which the publisher adds).
     nlohmann::json to_json(const std::string& version) const;

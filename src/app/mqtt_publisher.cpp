@@ -27,8 +27,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include "delivery_watch.hpp"
+#include "drop_reporter.hpp"
 #include "evn_mbus/cosem_datetime.hpp"
 #include "ha_discovery.hpp"
+#include "queue_budget.hpp"
 #include "reading_json.hpp"
 #include "uri_text.hpp"
 
@@ -45,7 +48,7 @@ constexpr auto connect_timeout = 10s;
 constexpr std::chrono::milliseconds first_backoff{1000};
 constexpr std::chrono::milliseconds stop_retry{250};  // reconnect interval while stopping
 constexpr auto resend_delay = 1s;
-constexpr auto drop_log_interval = 60s;
+constexpr auto watch_interval = 1s;  // how often a stalled publish window is looked for
 constexpr auto probe_timeout = 5s;
 constexpr std::chrono::milliseconds disconnect_wait{500};  // for "offline" without stop()
 constexpr std::chrono::milliseconds stop_grace{1000};      // stop()'s final phase at most
@@ -365,6 +368,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     struct queued_reading {
         std::vector<queued_message> messages;
         std::size_t remaining = 0;  // messages not yet confirmed
+        std::size_t bytes = 0;      // memory it takes, as counted in budget_
     };
     struct send_ref {
         std::uint64_t seq;  // reading
@@ -379,9 +383,12 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
           diagnostics_topic_(config.topic_prefix + "/diagnostics"),
           ha_status_topic_(config.discovery.prefix + "/status"),
           meter_status_topic_(ha_meter_status_topic(config)),
+          budget_(config.queue_size, config.queue_max_mb * std::size_t{1024 * 1024}),
+          watch_(config.keepalive),
           reconnect_timer_(io),
           resend_timer_(io),
-          stop_timer_(io) {
+          stop_timer_(io),
+          watch_timer_(io) {
         if (config_.queue_size == 0) config_.queue_size = 1;
     }
 
@@ -476,6 +483,18 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     // ---- connection ----------------------------------------------------------------------
 
     void connect() {
+        if (abandoning_) {  // Paho has not let go of a stalled connection yet: soon again
+            state_ = state::waiting;
+            reconnect_timer_.expires_after(stop_retry);
+            auto w = weak();
+            reconnect_timer_.async_wait([w](const boost::system::error_code& ec) {
+                if (ec) return;
+                if (auto self = w.lock()) {
+                    if (self->state_ == state::waiting) self->connect();
+                }
+            });
+            return;
+        }
         state_ = state::connecting;
         const auto gen = ++gen_;
         auto w = weak();
@@ -512,14 +531,20 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         }
         state_ = state::connected;
         backoff_ = first_backoff;
+        const std::uint64_t dropped = drops_.total() - dropped_at_outage_;
+        const std::string drop_note =
+            dropped > 0 ? " (" + std::to_string(dropped) +
+                              " dropped while it was unreachable because the queue was full)"
+                        : std::string();
         if (ever_connected_) {
             ++reconnects_;
             log_->info("MQTT broker {} connected again; sending {} queued reading(s){}",
-                       config_.uri, queue_.size(),
-                       dropped_ > dropped_at_outage_
-                           ? " (" + std::to_string(dropped_ - dropped_at_outage_) +
-                                 " dropped while it was unreachable because the queue was full)"
-                           : std::string());
+                       config_.uri, queue_.size(), drop_note);
+        } else if (dropped > 0) {
+            log_->warn(
+                "MQTT broker {} connected after {} reading(s) were dropped: the queue was full "
+                "while it was unreachable; publishing under '{}/', sending the {} queued",
+                config_.uri, dropped, config_.topic_prefix, queue_.size());
         } else {
             log_->info("MQTT broker {} connected; publishing under '{}/'", config_.uri,
                        config_.topic_prefix);
@@ -550,6 +575,54 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         if (diagnostics_) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
         publish_meter_status();
         restart_sending();
+        watch_window();
+    }
+
+    // Looks for a broker that keeps the connection open but stopped confirming (frozen,
+    // overloaded), every second while connected.
+    void watch_window() {
+        watch_timer_.expires_after(watch_interval);
+        auto w = weak();
+        const auto gen = gen_;
+        watch_timer_.async_wait([w, gen](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto self = w.lock();
+            if (!self || self->gen_ != gen || self->state_ != state::connected) return;
+            if (const auto d = self->watch_.stalled(std::chrono::steady_clock::now())) {
+                self->on_stalled(*d);
+                return;
+            }
+            self->watch_window();
+        });
+    }
+
+    // Drops the connection and makes a new one; the queue is sent again from its oldest
+    // unconfirmed message.
+    void on_stalled(std::chrono::steady_clock::duration d) {
+        log_->warn(
+            "the MQTT broker {} has not confirmed any message for {}: it is frozen or "
+            "overloaded; reconnecting ({} reading(s) queued are sent again once it answers)",
+            config_.uri, spoken_duration(d), queue_.size());
+        ++gen_;
+        inflight_.clear();
+        watch_.reset();
+        resend_timer_.cancel();
+        dropped_at_outage_ = drops_.total();
+        away_since_ = std::chrono::steady_clock::now();
+        failure_logged_ = true;  // like a lost connection: the next failures belong to this
+        backoff_ = first_backoff;
+        abandoning_ = true;
+        auto w = weak();
+        auto* l = listener([w](bool, int) {
+            if (auto self = w.lock()) self->abandoning_ = false;
+        });
+        try {
+            client_->disconnect(0, nullptr, *l);  // at once, without waiting for confirmations
+        } catch (const mqtt::exception&) {
+            l->discard();
+            abandoning_ = false;
+        }
+        schedule_reconnect();
     }
 
     void on_connect_failed(int rc) {
@@ -611,6 +684,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     }
 
     void on_connection_lost(const std::string& cause) {
+        abandoning_ = false;
         if (state_ != state::connected && state_ != state::draining &&
             state_ != state::disconnecting) {
             return;
@@ -625,7 +699,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             finish_stop();
             return;
         }
-        dropped_at_outage_ = dropped_;
+        dropped_at_outage_ = drops_.total();
+        away_since_ = std::chrono::steady_clock::now();
+        watch_.reset();
         log_->warn(
             "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
             "is back",
@@ -697,7 +773,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         }
         queued_reading q = build(r, raw);
         if (q.messages.empty()) return;
-        if (queue_.size() >= config_.queue_size) drop_oldest();
+        q.bytes = footprint(q);
+        while (const auto bound = budget_.full_for(q.bytes))
+            drop_oldest(*bound);
+        budget_.add(q.bytes);
         queue_.push_back(std::move(q));
         pump();
     }
@@ -723,24 +802,39 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         return q;
     }
 
-    void drop_oldest() {
+    // The memory a queued reading takes: the queue's element, the message array, and every
+    // topic and payload that does not fit in its string.
+    static std::size_t footprint(const queued_reading& q) {
+        std::size_t n = sizeof(queued_reading) +
+                        allocation_bytes(q.messages.capacity() * sizeof(queued_message));
+        for (const auto& m : q.messages)
+            n += heap_bytes(m.topic) + heap_bytes(m.payload);
+        return n;
+    }
+
+    void drop_oldest(queue_bound bound) {
+        budget_.remove(queue_.front().bytes);
         queue_.pop_front();
         ++front_seq_;
-        ++dropped_;
         const auto now = std::chrono::steady_clock::now();
-        if (last_drop_log_ && now - *last_drop_log_ < drop_log_interval) return;
-        last_drop_log_ = now;
-        log_->warn(
-            "MQTT queue full ({} readings, mqtt.queue_size): dropping the oldest readings to "
-            "make room, {} so far. The broker has been unreachable for too long to keep "
-            "everything (this is repeated at most once a minute).",
-            config_.queue_size, dropped_);
+        drop_context c;
+        // Connected with a full queue: the broker confirms more slowly than readings come.
+        c.cause = connected() ? drop_cause::broker_slow : drop_cause::broker_away;
+        c.bound = bound;
+        c.max_readings = config_.queue_size;
+        c.max_mb = config_.queue_max_mb;
+        c.queued = queue_.size();
+        c.window = inflight_.size();
+        c.never_connected = !ever_connected_;
+        c.away_for = now - away_since_;
+        if (const auto text = drops_.dropped(now, c)) log_->warn("{}", *text);
     }
 
     // Starts sending from the oldest unconfirmed message again: after a (re)connect, or when
     // Paho refused a message while connected.
     void restart_sending() {
         inflight_.clear();
+        watch_.reset();
         cursor_seq_ = front_seq_;
         cursor_index_ = 0;
         pump();
@@ -785,6 +879,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return false;
         }
         inflight_.emplace(id, send_ref{seq, index});
+        watch_.sent(std::chrono::steady_clock::now());
         return true;
     }
 
@@ -794,6 +889,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const send_ref ref = it->second;
         inflight_.erase(it);
         if (!ok) {
+            watch_.abandoned(inflight_.size());
             // Usually the connection is ending (-11 for everything in flight): say it once.
             if (failure_gen_ != gen_) {
                 failure_gen_ = gen_;
@@ -802,6 +898,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             schedule_resend();
             return;
         }
+        watch_.confirmed(std::chrono::steady_clock::now(), inflight_.size());
         if (ref.seq >= front_seq_) {
             auto& q = queue_[static_cast<std::size_t>(ref.seq - front_seq_)];
             auto& m = q.messages[ref.index];
@@ -810,6 +907,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 --q.remaining;
             }
             while (!queue_.empty() && queue_.front().remaining == 0) {
+                budget_.remove(queue_.front().bytes);
                 queue_.pop_front();
                 ++front_seq_;
                 ++delivered_;
@@ -957,9 +1055,11 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         state_ = state::stopped;
         ++gen_;
         inflight_.clear();
+        watch_.reset();
         reconnect_timer_.cancel();
         resend_timer_.cancel();
         stop_timer_.cancel();
+        watch_timer_.cancel();
         if (was_connected) log_->info("MQTT: disconnected from {}", config_.uri);
         // Posted, so that `done` may destroy the publisher without pulling the rug from
         // under this function.
@@ -971,7 +1071,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         s.connected = connected();
         s.queued = queue_.size();
         s.delivered = delivered_;
-        s.dropped = dropped_;
+        s.dropped = drops_.total();
+        s.queued_bytes = budget_.bytes();
         s.reconnects = reconnects_;
         return s;
     }
@@ -991,6 +1092,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     bool ever_connected_ = false;
     bool failure_logged_ = false;        // the current outage was logged
     bool stopping_unreachable_ = false;  // stop() came while the broker was away
+    bool abandoning_ = false;            // a stalled connection is being dropped
 
     std::deque<queued_reading> queue_;
     std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()
@@ -1001,10 +1103,13 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     std::uint64_t failure_gen_ = 0;  // the connection whose unconfirmed message was logged
 
     std::uint64_t delivered_ = 0;
-    std::uint64_t dropped_ = 0;
     std::uint64_t dropped_at_outage_ = 0;
     std::uint64_t reconnects_ = 0;
-    std::optional<std::chrono::steady_clock::time_point> last_drop_log_;
+    drop_reporter drops_;
+    queue_budget budget_;
+    delivery_watch watch_;
+    // Since when the broker has been away (start-up, or the last lost connection).
+    std::chrono::steady_clock::time_point away_since_ = std::chrono::steady_clock::now();
 
     std::vector<discovery_message> discovery_;
     std::optional<std::string> diagnostics_;
@@ -1015,6 +1120,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     asio::steady_timer reconnect_timer_;
     asio::steady_timer resend_timer_;
     asio::steady_timer stop_timer_;
+    asio::steady_timer watch_timer_;
     mqtt::connect_options connect_options_;
     std::shared_ptr<listener_registry> listeners_ = std::make_shared<listener_registry>();
     // Last, so that it is destroyed first, before anything its callbacks might reach.

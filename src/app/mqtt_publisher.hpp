@@ -3,11 +3,14 @@
 //
 // Runs on one single-threaded Asio io_context: Paho calls back from its own threads, and
 // every callback is only posted to the loop, where all state lives. Nothing here blocks the
-// loop. While the broker is unreachable, readings wait in a bounded queue (the oldest is
-// dropped when it is full) and are delivered in order once it is back; a message leaves the
+// loop. While the broker is unreachable, readings wait in a bounded queue (mqtt.queue_size
+// readings and mqtt.queue_max_mb MiB; the oldest is dropped when it is full, counted and said)
+// and are delivered in order once it is back; a message leaves the
 // queue only when Paho confirms it (qos 0: once sent), so a connection lost in mid-flight
 // sends it again (duplicates are possible, loss is not). Reconnects use our own capped
-// exponential backoff rather than Paho's, so that retries and log lines are ours.
+// exponential backoff rather than Paho's, so that retries and log lines are ours. A broker that
+// confirms nothing for a keepalive interval while messages wait is taken as frozen: the
+// connection is dropped and made again.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +35,7 @@ namespace evn_mbus {
 struct mqtt_stats {
     bool connected = false;
     std::size_t queued = 0;        // readings not yet confirmed by the broker
+    std::size_t queued_bytes = 0;  // the memory they take (bounded by mqtt.queue_max_mb)
     std::uint64_t delivered = 0;   // readings confirmed (qos 0: sent)
     std::uint64_t dropped = 0;     // oldest readings dropped from a full queue
     std::uint64_t reconnects = 0;  // connections made again after a lost one

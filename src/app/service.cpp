@@ -126,6 +126,11 @@ bool service::load(daemon_config& out, bool at_start) {
 }
 
 void service::make_publisher() {
+    if (publisher_) {
+        const auto s = publisher_->stats();
+        mqtt_dropped_before_ += s.dropped;
+        mqtt_reconnects_before_ += s.reconnects;
+    }
     publisher_.reset();
     if (!options_.mqtt_enabled) return;
     publisher_ = std::make_shared<mqtt_publisher>(io_, config_.mqtt, log_);
@@ -171,6 +176,7 @@ int service::run() {
     // the start-up has waited, blocked, and is handled by the loop now.
     release_startup_signals();
     io_.run();
+    refresh_mqtt_stats();
     log_->info("evn-mbus stopped ({})", stats_.summary());
     return exit_status_;
 }
@@ -324,7 +330,10 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
     }
     meter_seen();
     if (switching_publisher_) {
-        if (held_.size() >= config_.mqtt.queue_size) held_.pop_front();
+        if (held_.size() >= config_.mqtt.queue_size) {
+            held_.pop_front();
+            ++mqtt_dropped_before_;
+        }
         held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
     } else if (publisher_) {
         publisher_->publish_reading(r, raw);
@@ -592,6 +601,7 @@ void service::schedule_summary() {
     summary_timer_.expires_after(config_.log.summary_interval);
     summary_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
+        refresh_mqtt_stats();
         log_->info("summary: {}", stats_.summary());
         schedule_summary();
     });
@@ -609,9 +619,7 @@ void service::schedule_diagnostics() {
 
 void service::publish_diagnostics() {
     if (!publisher_) return;
-    const auto s = publisher_->stats();
-    stats_.mqtt_reconnects = s.reconnects;
-    stats_.mqtt_dropped = s.dropped;
+    refresh_mqtt_stats();
     publisher_->publish_diagnostics(stats_.to_json(EVN_MBUS_VERSION));
 }
 
@@ -622,7 +630,14 @@ void service::mark_ready() {
 }
 
 void service::update_status() {
+    refresh_mqtt_stats();
     notifier_.status(stats_.summary());
+}
+
+void service::refresh_mqtt_stats() {
+    const auto s = publisher_ ? publisher_->stats() : mqtt_stats{};
+    stats_.mqtt_dropped = mqtt_dropped_before_ + s.dropped;
+    stats_.mqtt_reconnects = mqtt_reconnects_before_ + s.reconnects;
 }
 
 }  // namespace evn_mbus

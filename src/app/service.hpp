@@ -71,6 +71,8 @@ class service {
     void schedule_diagnostics();
     void publish_diagnostics();
     void update_status();
+    // The MQTT figures in stats_, of this publisher and of those replaced by reloads.
+    void refresh_mqtt_stats();
     void mark_ready();  // READY=1, once
     void make_publisher();
     // Warns once when the open port stays silent for serial.no_data_warning_s.
@@ -99,6 +101,8 @@ class service {
     std::unique_ptr<telegram_decoder> decoder_;
     std::unique_ptr<serial_reader> serial_;
     std::shared_ptr<mqtt_publisher> publisher_;
+    std::uint64_t mqtt_dropped_before_ = 0;     // by replaced publishers, and from held_
+    std::uint64_t mqtt_reconnects_before_ = 0;  // by replaced publishers
     systemd_notifier notifier_;
     daemon_stats stats_;
     error_limiter limiter_;

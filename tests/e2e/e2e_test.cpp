@@ -230,6 +230,36 @@ TEST(e2e, pushes_lost_on_the_wire_are_counted_by_the_frame_counter) {
         << c.daemon->err();
 }
 
+// The broker is away from the start and the queue holds 3 readings: the 5 dropped of 8 are
+// said in the periodic summary, at the first connection and in the stop line (not only in
+// evn/diagnostics).
+TEST(e2e, readings_dropped_while_the_broker_is_away_are_said_in_summary_connect_and_stop) {
+    chain c;
+    c.broker.stop();
+    c.start_simulator({"--key", evn_key, "--count", "8", "--speed", "max", "--seed", "3"});
+    const std::string config = c.dir.file("evn-mbus.yaml");
+    std::ofstream(config) << "serial:\n  device: " << c.link() << "\nmeter:\n  key: \"" << evn_key
+                          << "\"\nmqtt:\n  uri: " << c.broker.uri()
+                          << "\n  queue_size: 3\n  reconnect_max_s: 1\n"
+                             "  discovery:\n    enabled: false\n"
+                             "log:\n  level: info\n  summary_interval_s: 1\n";
+    c.daemon = std::make_unique<child_process>(
+        std::vector<std::string>{binary, "run", "--config", config, "--log-target", "stderr"});
+    ASSERT_EQ(c.simulator->wait(60s), 0) << c.simulator->err();
+    ASSERT_TRUE(c.daemon->wait_for_stderr(
+        "summary: 8 telegrams ok, 0 failed, 5 readings dropped from the full MQTT queue", 30s))
+        << c.daemon->err();
+    c.broker.restart();
+    ASSERT_TRUE(c.daemon->wait_for_stderr("connected after 5 reading(s) were dropped", 30s))
+        << c.daemon->err();
+    c.stop_daemon();
+    EXPECT_NE(c.daemon->err().find(
+                  "evn-mbus stopped (8 telegrams ok, 0 failed, 5 readings dropped from the full "
+                  "MQTT queue"),
+              std::string::npos)
+        << c.daemon->err();
+}
+
 TEST(e2e, damaged_pushes_are_counted_and_every_intact_one_delivered) {
     chain c;
     const std::size_t n = 300;

@@ -4,6 +4,7 @@
 // test decides when its timers (reconnects) may run; Paho and the subscriber run on their own
 // threads.
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -16,6 +17,7 @@
 #include <cctype>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -489,6 +491,12 @@ TEST_F(MqttPublisher, FullQueueDropsTheOldestAndCountsIt) {
     broker.restart();
     mqtt_subscriber sub(broker.uri(), {"o1/clock"});
     ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 5; }, 10s)) << log_text();
+    // The first connection says how many never made it (not only evn/diagnostics).
+    EXPECT_EQ(log_count("MQTT broker " + broker.uri() +
+                        " connected after 3 reading(s) were "
+                        "dropped: the queue was full while it was unreachable"),
+              1u)
+        << log_text();
     ASSERT_TRUE(sub.wait_for_count("o1/clock", 5));
     stop(pub);
     std::vector<std::string> want;
@@ -499,6 +507,109 @@ TEST_F(MqttPublisher, FullQueueDropsTheOldestAndCountsIt) {
     EXPECT_EQ(got, want);
     EXPECT_EQ(pub.stats().dropped, 3u);
     EXPECT_EQ(pub.stats().queued, 0u);
+}
+
+// Readings faster than the broker confirms them, while connected: the queue overflows, and
+// the warning says the broker does not keep up, not that it is unreachable (it never was).
+TEST_F(MqttPublisher, ABurstWhileConnectedSaysTheBrokerDoesNotKeepUp) {
+    mosquitto_broker broker;
+    auto config = config_for(broker, "b1");
+    config.queue_size = 5;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
+    // The loop does not run meanwhile, so no confirmation can be taken in: a broker that
+    // confirms nothing while 40 readings arrive.
+    for (int i = 0; i < 40; ++i)
+        pub.publish_reading(numbered(i), raw);
+    EXPECT_EQ(pub.stats().dropped, 35u);
+    EXPECT_TRUE(pub.stats().connected);
+    EXPECT_EQ(log_count("MQTT queue full (5 readings, mqtt.queue_size)"), 1u) << log_text();
+    EXPECT_EQ(log_count("unreachable"), 0u) << log_text();
+    EXPECT_EQ(log_count("The broker is connected, but it confirms messages more slowly than the "
+                        "meter's readings arrive"),
+              1u)
+        << log_text();
+    ASSERT_TRUE(run_until([&] { return pub.stats().queued == 0; })) << log_text();
+    EXPECT_EQ(pub.stats().delivered, 5u);
+    stop(pub);
+}
+
+// mqtt.queue_max_mb bounds the queue's memory whatever mqtt.queue_size says; the bytes counted
+// per reading are what malloc really holds for it (within a fifth).
+TEST_F(MqttPublisher, TheQueueIsBoundedByMemoryToo) {
+    mosquitto_broker broker;
+    broker.stop();
+    auto config = config_for(broker, "m1");
+    config.queue_size = 1000000;
+    config.queue_max_mb = 1;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    const int n = 300;  // less than 1 MiB's worth
+    const auto before = ::mallinfo2().uordblks;
+    for (int i = 0; i < n; ++i)
+        pub.publish_reading(numbered(i), raw);
+    const auto after = ::mallinfo2().uordblks;
+    ASSERT_EQ(pub.stats().queued, static_cast<std::size_t>(n));
+    ASSERT_EQ(pub.stats().dropped, 0u);
+    const double counted = static_cast<double>(pub.stats().queued_bytes) / n;
+    const double measured = static_cast<double>(after - before) / n;
+    std::cout << "[ figures  ] one queued reading (Kaifa MA309M, all topics): " << counted
+              << " bytes counted, " << measured << " bytes taken from malloc\n";
+    EXPECT_NEAR(counted, measured, measured / 5);
+
+    for (int i = n; i < 3000; ++i)
+        pub.publish_reading(numbered(i), raw);
+    const auto s = pub.stats();
+    EXPECT_LE(s.queued_bytes, 1024u * 1024u);
+    EXPECT_GT(s.queued_bytes, 1024u * 1024u - 2 * static_cast<std::size_t>(counted));
+    EXPECT_EQ(s.queued + s.dropped, 3000u);
+    EXPECT_LT(s.queued, 1000u);
+    EXPECT_EQ(log_count("MQTT queue full (1 MiB, mqtt.queue_max_mb; "), 1u) << log_text();
+    EXPECT_EQ(log_count("raise mqtt.queue_max_mb"), 1u) << log_text();
+    stop(pub);
+}
+
+// A frozen broker (SIGSTOP) keeps the connection open and confirms nothing. Paho's keepalive
+// would notice after two to three intervals; the publisher tells it after one, says so, and
+// connects again; once the broker is back, the reading waiting arrives.
+TEST_F(MqttPublisher, AFrozenBrokerIsToldAfterAKeepaliveAndLeftForANewConnection) {
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"z1/clock"});
+    auto config = config_for(broker, "z1");
+    config.keepalive = 5s;
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
+    pub.publish_reading(numbered(0), raw);
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 1; })) << log_text();
+
+    broker.pause();
+    struct resume_guard {  // never leave a stopped broker behind, whatever fails
+        mosquitto_broker& b;
+        ~resume_guard() {
+            if (b.running()) b.resume();
+        }
+    } guard{broker};
+    pub.publish_reading(numbered(1), raw);
+    ASSERT_TRUE(run_until([&] { return log_count("has not confirmed any message for") > 0; }, 30s))
+        << log_text();
+    // Before Paho's own keepalive gave up (no "connection lost" yet).
+    EXPECT_EQ(log_count("MQTT connection lost"), 0u) << log_text();
+    // "for 5 s", or a little more on a loaded machine.
+    EXPECT_EQ(log_count("MQTT broker " + broker.uri() + " has not confirmed any message for "), 1u)
+        << log_text();
+    EXPECT_EQ(log_count("s: it is frozen or overloaded; reconnecting"), 1u) << log_text();
+    EXPECT_FALSE(pub.stats().connected);
+
+    broker.resume();
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == 2; }, 30s)) << log_text();
+    EXPECT_EQ(log_count("connected again; sending 1 queued reading(s)"), 1u) << log_text();
+    ASSERT_TRUE(sub.wait_for_count("z1/clock", 2));
+    auto got = sub.payloads("z1/clock");
+    got.erase(std::unique(got.begin(), got.end()), got.end());
+    EXPECT_EQ(got, (std::vector<std::string>{clock_of(0, sample), clock_of(1, sample)}));
+    stop(pub);
 }
 
 TEST_F(MqttPublisher, DiscoveryIsPublishedAndRepublishedWhenHomeAssistantComesOnline) {

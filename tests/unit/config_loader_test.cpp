@@ -100,6 +100,7 @@ void expect_same_config(const daemon_config& a, const daemon_config& b) {
     EXPECT_EQ(m.publish_json, n.publish_json);
     EXPECT_EQ(m.publish_raw, n.publish_raw);
     EXPECT_EQ(m.queue_size, n.queue_size);
+    EXPECT_EQ(m.queue_max_mb, n.queue_max_mb);
     EXPECT_EQ(m.reconnect_max.count(), n.reconnect_max.count());
     EXPECT_EQ(m.diagnostics_interval.count(), n.diagnostics_interval.count());
     EXPECT_EQ(m.shutdown_timeout.count(), n.shutdown_timeout.count());
@@ -176,6 +177,7 @@ mqtt:
   publish_json: false
   publish_raw: false
   queue_size: 500
+  queue_max_mb: 8
   reconnect_max_s: 120
   diagnostics_interval_s: 300
   shutdown_timeout_s: 20
@@ -221,6 +223,7 @@ TEST(config_loader, every_section_and_key_is_read) {
     EXPECT_FALSE(c.mqtt.publish_json);
     EXPECT_FALSE(c.mqtt.publish_raw);
     EXPECT_EQ(c.mqtt.queue_size, 500u);
+    EXPECT_EQ(c.mqtt.queue_max_mb, 8u);
     EXPECT_EQ(c.mqtt.reconnect_max.count(), 120);
     EXPECT_EQ(c.mqtt.diagnostics_interval.count(), 300);
     EXPECT_EQ(c.mqtt.shutdown_timeout.count(), 20);
@@ -343,6 +346,8 @@ TEST(config_loader, out_of_range_values_are_reported) {
         {"mqtt:\n  qos: 99999999999999999999999\n", "mqtt.qos"},
         {"mqtt:\n  queue_size: 0\n", "mqtt.queue_size"},
         {"mqtt:\n  queue_size: 1000001\n", "mqtt.queue_size"},
+        {"mqtt:\n  queue_max_mb: 0\n", "mqtt.queue_max_mb"},
+        {"mqtt:\n  queue_max_mb: 1025\n", "mqtt.queue_max_mb"},
         {"mqtt:\n  uri: localhost:1883\n", "mqtt.uri"},
         {"mqtt:\n  uri: http://localhost\n", "mqtt.uri"},
         {"mqtt:\n  uri: tcp://\n", "mqtt.uri"},
