@@ -316,6 +316,7 @@ void loader::build_schema() {
         {"publish_values", boolean(m.publish_values)},
         {"publish_json", boolean(m.publish_json)},
         {"publish_raw", boolean(m.publish_raw)},
+        {"publish_raw_plain", boolean(m.publish_raw_plain)},
         {"queue_size",
          [this, &m](const entry& e) {
              if (auto v = integer(e, 1, 1000000, "readings")) {
@@ -1014,6 +1015,7 @@ std::string effective_config_yaml(const daemon_config& c) {
         out << YAML::Key << "publish_values" << YAML::Value << m.publish_values;
         out << YAML::Key << "publish_json" << YAML::Value << m.publish_json;
         out << YAML::Key << "publish_raw" << YAML::Value << m.publish_raw;
+        out << YAML::Key << "publish_raw_plain" << YAML::Value << m.publish_raw_plain;
         out << YAML::Key << "queue_size" << YAML::Value << m.queue_size;
         out << YAML::Key << "queue_max_mb" << YAML::Value << m.queue_max_mb;
         out << YAML::Key << "reconnect_max_s" << YAML::Value << m.reconnect_max.count();

@@ -66,6 +66,7 @@ struct discovery_config {
     bool operator==(const discovery_config&) const = default;
 };
 
+// raw: the link frames as received, still encrypted; raw_plain: the decrypted APDU.
 struct mqtt_config {
     std::string uri = "tcp://localhost:1883";       // mqtt.uri: tcp://host:port or ssl://host:port
     std::string client_id;                          // mqtt.client_id: empty = client_id.hpp
@@ -79,7 +80,8 @@ struct mqtt_config {
     bool clean_session = true;                      // mqtt.clean_session
     bool publish_values = true;                     // mqtt.publish_values: <prefix>/w_p, ...
     bool publish_json = true;                       // mqtt.publish_json: <prefix>/state
-    bool publish_raw = true;                        // mqtt.publish_raw: <prefix>/raw
+    bool publish_raw = true;                        // mqtt.publish_raw: <prefix>/raw (encrypted)
+    bool publish_raw_plain = false;                 // mqtt.publish_raw_plain: <prefix>/raw_plain
     std::size_t queue_size = 10000;                 // mqtt.queue_size: readings held while offline
     std::size_t queue_max_mb = 32;                  // mqtt.queue_max_mb: and at most this memory
     std::chrono::seconds reconnect_max{60};         // mqtt.reconnect_max_s: backoff cap

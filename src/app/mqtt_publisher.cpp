@@ -27,10 +27,12 @@
 #include <unordered_set>
 #include <utility>
 
+#include "connection_churn.hpp"
 #include "delivery_watch.hpp"
 #include "drop_reporter.hpp"
 #include "evn_mbus/cosem_datetime.hpp"
 #include "ha_discovery.hpp"
+#include "mqtt_packet_limit.hpp"
 #include "queue_budget.hpp"
 #include "reading_json.hpp"
 #include "uri_text.hpp"
@@ -437,6 +439,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         if (!config_.password_file.empty()) password = read_password_file(config_.password_file);
         const std::string client_id =
             config_.client_id.empty() ? default_client_id() : config_.client_id;
+        client_id_ = client_id;
         try {
             client_ = std::make_unique<mqtt::async_client>(config_.uri, client_id);
         } catch (const mqtt::exception& e) {
@@ -536,6 +539,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             dropped > 0 ? " (" + std::to_string(dropped) +
                               " dropped while it was unreachable because the queue was full)"
                         : std::string();
+        packet_limit_.connected();
+        churn_.connected(std::chrono::steady_clock::now());
         if (ever_connected_) {
             ++reconnects_;
             log_->info("MQTT broker {} connected again; sending {} queued reading(s){}",
@@ -546,8 +551,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 "while it was unreachable; publishing under '{}/', sending the {} queued",
                 config_.uri, dropped, config_.topic_prefix, queue_.size());
         } else {
-            log_->info("MQTT broker {} connected; publishing under '{}/'", config_.uri,
-                       config_.topic_prefix);
+            log_->info("MQTT broker {} connected{}; publishing under '{}/'", config_.uri,
+                       reload_ ? " with the new settings" : "", config_.topic_prefix);
         }
         ever_connected_ = true;
         failure_logged_ = false;
@@ -702,10 +707,11 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         dropped_at_outage_ = drops_.total();
         away_since_ = std::chrono::steady_clock::now();
         watch_.reset();
-        log_->warn(
-            "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
-            "is back",
-            reason, queue_.size());
+        const bool churn_warning = diagnose_loss();
+        log_->log(churn_.churning() && !churn_warning ? spdlog::level::debug : spdlog::level::warn,
+                  "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
+                  "is back",
+                  reason, queue_.size());
         failure_logged_ = true;  // the next failures belong to this outage
         backoff_ = first_backoff;
         schedule_reconnect();
@@ -725,9 +731,16 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     bool connected() const { return state_ == state::connected || state_ == state::draining; }
 
     void publish_control(const std::string& topic, const std::string& payload, int qos) {
+        if (too_big(topic, payload, qos)) return;
+        const auto token = track(topic, payload, qos);
+        auto w = weak();
+        auto* l = listener([w, token](bool ok, int) {
+            if (auto self = w.lock(); self && ok) self->packet_limit_.confirmed(token);
+        });
         try {
-            client_->publish(mqtt::make_message(topic, payload, qos, true));
+            client_->publish(mqtt::make_message(topic, payload, qos, true), nullptr, *l);
         } catch (const mqtt::exception& e) {
+            l->discard();
             log_->debug("MQTT: cannot publish {}: {}", topic, e.what());
         }
     }
@@ -754,7 +767,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         }
     }
 
-    void publish_reading(const reading& r, std::span<const std::uint8_t> raw) {
+    void publish_reading(const reading& r, std::span<const std::uint8_t> raw,
+                         std::span<const std::uint8_t> plain) {
         if (state_ == state::stopped || state_ == state::disconnecting) return;
         if (config_.discovery.enabled && !ha_device_identified(r) && !unidentified_logged_) {
             unidentified_logged_ = true;
@@ -771,7 +785,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 publish_discovery();  // before the values, so that the sensors exist for them
             }
         }
-        queued_reading q = build(r, raw);
+        queued_reading q = build(r, raw, plain);
         if (q.messages.empty()) return;
         q.bytes = footprint(q);
         while (const auto bound = budget_.full_for(q.bytes))
@@ -781,7 +795,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         pump();
     }
 
-    queued_reading build(const reading& r, std::span<const std::uint8_t> raw) const {
+    queued_reading build(const reading& r, std::span<const std::uint8_t> raw,
+                         std::span<const std::uint8_t> plain) const {
         queued_reading q;
         const std::string& p = config_.topic_prefix;
         if (config_.publish_values) {
@@ -797,6 +812,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         }
         if (config_.publish_raw && !raw.empty())
             q.messages.push_back({p + "/raw", to_hex(raw, true)});
+        if (config_.publish_raw_plain && !plain.empty())
+            q.messages.push_back({p + "/raw_plain", to_hex(plain, true)});
         if (config_.publish_json) q.messages.push_back({p + "/state", to_json(r).dump()});
         q.remaining = q.messages.size();
         return q;
@@ -861,12 +878,27 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     }
 
     bool send(std::uint64_t seq, std::size_t index) {
-        const auto& m = queue_[static_cast<std::size_t>(seq - front_seq_)].messages[index];
+        auto& q = queue_[static_cast<std::size_t>(seq - front_seq_)];
+        const auto& m = q.messages[index];
+        if (too_big(m.topic, m.payload, config_.qos)) {
+            q.messages[index].done = true;
+            if (--q.remaining == 0) pop_delivered();
+            if (state_ == state::draining && queue_.empty()) {  // no on_sent() will come
+                asio::post(io_, [w = weak()] {
+                    if (auto self = w.lock()) self->begin_disconnect();
+                });
+            }
+            return true;
+        }
+        const auto token = track(m.topic, m.payload, config_.qos);
         const auto id = next_send_id_++;
         const auto gen = gen_;
         auto w = weak();
-        auto* l = listener([w, gen, id](bool ok, int rc) {
-            if (auto self = w.lock()) self->on_sent(gen, id, ok, rc);
+        auto* l = listener([w, gen, id, token](bool ok, int rc) {
+            if (auto self = w.lock()) {
+                if (ok) self->packet_limit_.confirmed(token);
+                self->on_sent(gen, id, ok, rc);
+            }
         });
         try {
             client_->publish(mqtt::make_message(m.topic, m.payload, config_.qos, config_.retain),
@@ -906,18 +938,91 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 m.done = true;
                 --q.remaining;
             }
-            while (!queue_.empty() && queue_.front().remaining == 0) {
-                budget_.remove(queue_.front().bytes);
-                queue_.pop_front();
-                ++front_seq_;
-                ++delivered_;
-            }
+            pop_delivered();
         }
         if (state_ == state::draining && queue_.empty()) {
             begin_disconnect();
             return;
         }
         pump();
+    }
+
+    void pop_delivered() {
+        while (!queue_.empty() && queue_.front().remaining == 0) {
+            budget_.remove(queue_.front().bytes);
+            queue_.pop_front();
+            ++front_seq_;
+            ++delivered_;
+        }
+    }
+
+    // ---- messages too big for the broker (mqtt_packet_limit) -----------------------------
+
+    std::uint64_t track(const std::string& topic, const std::string& payload, int qos) {
+        if (qos == 0) return 0;  // never confirmed: tells nothing
+        return packet_limit_.sent(topic,
+                                  mqtt_packet_limit::packet_size(topic.size(), payload.size(), qos),
+                                  std::chrono::steady_clock::now());
+    }
+
+    // Dropped, counted, and said once per topic.
+    bool too_big(const std::string& topic, const std::string& payload, int qos) {
+        const auto size = mqtt_packet_limit::packet_size(topic.size(), payload.size(), qos);
+        if (packet_limit_.fits(size)) return false;
+        ++too_big_;
+        // Once per topic; the discovery configs (one per value) once for all.
+        const bool discovery = topic.rfind(config_.discovery.prefix + "/", 0) == 0;
+        if (too_big_logged_.insert(discovery ? std::string("discovery") : topic).second) {
+            log_->warn(
+                "MQTT: not publishing {}{} ({} bytes): the broker takes only messages of less "
+                "than {} bytes. {}. {} message(s) dropped for this so far.",
+                topic, discovery ? " (and the other discovery configs that big)" : "", size,
+                *packet_limit_.limit(), too_big_advice(topic), too_big_);
+        }
+        return true;
+    }
+
+    std::string too_big_advice(const std::string& topic) const {
+        const auto ends_with = [&](const std::string& tail) {
+            return topic.size() >= tail.size() &&
+                   topic.compare(topic.size() - tail.size(), tail.size(), tail) == 0;
+        };
+        std::string off;
+        if (topic == config_.topic_prefix + "/state") {
+            off = "mqtt.publish_json: false";
+        } else if (topic == config_.topic_prefix + "/raw") {
+            off = "mqtt.publish_raw: false";
+        } else if (topic == diagnostics_topic_) {
+            off = "mqtt.diagnostics_interval_s: 0";
+        } else if (ends_with("/config")) {
+            off = "mqtt.discovery.enabled: false";
+        }
+        return "Raise the broker's limit (Mosquitto: max_packet_size in mosquitto.conf)" +
+               (off.empty() ? std::string() : ", or turn the topic off with " + off);
+    }
+
+    // Why a connection ended, when the broker gave no reason: a message too big (said once,
+    // when the limit is set), or another client with our id (returns true when it says so).
+    bool diagnose_loss() {
+        const auto now = std::chrono::steady_clock::now();
+        const auto v = packet_limit_.lost(now);
+        using kind = mqtt_packet_limit::verdict::kind;
+        if (v.what == kind::too_big) {
+            log_->warn(
+                "MQTT: the broker {} closes the connection right after it is sent {} ({} bytes): "
+                "it takes that as too big (Mosquitto's log says \"oversize packet\"). "
+                "Messages of {} bytes or more are dropped from now on, and the rest is "
+                "published. {}.",
+                config_.uri, v.topic, v.size, v.size, too_big_advice(v.topic));
+        }
+        if (!churn_.lost(now, v.what != kind::unexplained)) return false;
+        log_->warn(
+            "MQTT: the broker {} keeps closing the connection within seconds of accepting it. "
+            "Another client may be using the same client id '{}': a broker lets one client use "
+            "an id at a time and closes the older connection when another one connects with "
+            "it. Give every evn-mbus (and every other MQTT client) its own mqtt.client_id.",
+            config_.uri, client_id_);
+        return true;
     }
 
     void schedule_resend() {
@@ -954,9 +1059,11 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             }
             stopping_unreachable_ = true;
             log_->info(
-                "stopping: the MQTT broker {} is unreachable; trying for {} s more to deliver "
-                "{} queued reading(s) and to say offline",
-                config_.uri, std::chrono::duration<double>(drain).count(), queue_.size());
+                "{}: the MQTT broker {} is unreachable; trying for {} s more to deliver "
+                "{} queued reading(s) and to say offline{}",
+                reload_ ? "MQTT settings changed" : "stopping", config_.uri,
+                std::chrono::duration<double>(drain).count(), queue_.size(),
+                reload_ ? " before connecting with the new settings" : "");
             backoff_ = first_backoff;
             if (state_ == state::waiting) connect();
             start_stop_timer(drain);
@@ -1046,7 +1153,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void report_unsent(const char* why) {
         if (queue_.empty()) return;
-        log_->warn("{} reading(s) were not delivered to the MQTT broker: {}", queue_.size(), why);
+        log_->warn("{} reading(s) were not delivered to the MQTT broker: {}{}", queue_.size(), why,
+                   reload_ ? " (while switching to the new MQTT settings)" : "");
     }
 
     void finish_stop() {
@@ -1060,7 +1168,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         resend_timer_.cancel();
         stop_timer_.cancel();
         watch_timer_.cancel();
-        if (was_connected) log_->info("MQTT: disconnected from {}", config_.uri);
+        if (was_connected) {
+            log_->info("MQTT: disconnected from {}{}", config_.uri,
+                       reload_ ? " to connect with the new settings" : "");
+        }
         // Posted, so that `done` may destroy the publisher without pulling the rug from
         // under this function.
         if (stop_done_) asio::post(io_, std::exchange(stop_done_, nullptr));
@@ -1074,6 +1185,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         s.dropped = drops_.total();
         s.queued_bytes = budget_.bytes();
         s.reconnects = reconnects_;
+        s.too_big = too_big_;
         return s;
     }
 
@@ -1085,6 +1197,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     const std::string ha_status_topic_;
     const std::string meter_status_topic_;
     std::optional<broker_address> address_;
+    std::string client_id_;
 
     state state_ = state::idle;
     std::uint64_t gen_ = 0;  // connection attempt; completions of older ones are ignored
@@ -1093,6 +1206,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     bool failure_logged_ = false;        // the current outage was logged
     bool stopping_unreachable_ = false;  // stop() came while the broker was away
     bool abandoning_ = false;            // a stalled connection is being dropped
+    bool reload_ = false;                // started or stopped for new settings, not for the daemon
 
     std::deque<queued_reading> queue_;
     std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()
@@ -1110,6 +1224,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     delivery_watch watch_;
     // Since when the broker has been away (start-up, or the last lost connection).
     std::chrono::steady_clock::time_point away_since_ = std::chrono::steady_clock::now();
+    mqtt_packet_limit packet_limit_;
+    connection_churn churn_;
+    std::uint64_t too_big_ = 0;  // messages dropped as too big for the broker
+    std::unordered_set<std::string> too_big_logged_;
 
     std::vector<discovery_message> discovery_;
     std::optional<std::string> diagnostics_;
@@ -1133,12 +1251,14 @@ mqtt_publisher::mqtt_publisher(boost::asio::io_context& io, const mqtt_config& c
 
 mqtt_publisher::~mqtt_publisher() = default;
 
-void mqtt_publisher::start() {
+void mqtt_publisher::start(occasion why) {
+    impl_->reload_ = why == occasion::reload;
     impl_->start();
 }
 
-void mqtt_publisher::publish_reading(const reading& r, std::span<const std::uint8_t> raw) {
-    impl_->publish_reading(r, raw);
+void mqtt_publisher::publish_reading(const reading& r, std::span<const std::uint8_t> raw,
+                                     std::span<const std::uint8_t> plain) {
+    impl_->publish_reading(r, raw, plain);
 }
 
 void mqtt_publisher::publish_diagnostics(const nlohmann::json& diagnostics) {
@@ -1149,7 +1269,8 @@ void mqtt_publisher::set_meter_online(bool online) {
     impl_->set_meter_online(online);
 }
 
-void mqtt_publisher::stop(std::function<void()> done) {
+void mqtt_publisher::stop(occasion why, std::function<void()> done) {
+    impl_->reload_ = why == occasion::reload;
     impl_->stop(std::move(done));
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <span>
+#include <utility>
 
 #include "daemon_config.hpp"
 #include "evn_mbus/reading.hpp"
@@ -39,6 +40,7 @@ struct mqtt_stats {
     std::uint64_t delivered = 0;   // readings confirmed (qos 0: sent)
     std::uint64_t dropped = 0;     // oldest readings dropped from a full queue
     std::uint64_t reconnects = 0;  // connections made again after a lost one
+    std::uint64_t too_big = 0;     // messages dropped as larger than the broker takes
 };
 
 class mqtt_publisher {
@@ -51,14 +53,20 @@ class mqtt_publisher {
     mqtt_publisher(const mqtt_publisher&) = delete;
     mqtt_publisher& operator=(const mqtt_publisher&) = delete;
 
+    // What start() and stop() are for: the daemon starting and stopping, or switching to new
+    // MQTT settings after a SIGHUP, which the log must not call a start or a stop.
+    enum class occasion { run, reload };
+
     // Starts connecting in the background. Throws std::runtime_error, in words for the user,
     // when the settings cannot work at all (unknown URI scheme, unreadable password_file).
-    void start();
+    void start(occasion why = occasion::run);
 
     // Queues the reading's messages: <prefix>/<name> for every named value the meter sent
     // (w_p ... phi, f: obis_code.hpp), /meter_number, /clock (values),
-    // /raw (hex of `raw`) and /state (JSON), as the publish_* switches say.
-    void publish_reading(const reading& r, std::span<const std::uint8_t> raw);
+    // /raw (hex of `raw`, the link frames as received), /raw_plain (hex of `plain`, the
+    // decrypted APDU) and /state (JSON), as the publish_* switches say.
+    void publish_reading(const reading& r, std::span<const std::uint8_t> raw,
+                         std::span<const std::uint8_t> plain = {});
 
     // Retained <prefix>/diagnostics; the latest one is sent again after a reconnect.
     void publish_diagnostics(const nlohmann::json& diagnostics);
@@ -72,7 +80,8 @@ class mqtt_publisher {
     // Delivers what is queued (for at most mqtt.shutdown_timeout), publishes "offline",
     // disconnects, then calls `done` on the loop, within the timeout in any case. The
     // publisher may be destroyed from `done`.
-    void stop(std::function<void()> done);
+    void stop(std::function<void()> done) { stop(occasion::run, std::move(done)); }
+    void stop(occasion why, std::function<void()> done);
 
     mqtt_stats stats() const;
 

@@ -125,7 +125,7 @@ bool service::load(daemon_config& out, bool at_start) {
     return true;
 }
 
-void service::make_publisher() {
+void service::make_publisher(bool after_reload) {
     if (publisher_) {
         const auto s = publisher_->stats();
         mqtt_dropped_before_ += s.dropped;
@@ -136,7 +136,8 @@ void service::make_publisher() {
     publisher_ = std::make_shared<mqtt_publisher>(io_, config_.mqtt, log_);
     publisher_->set_meter_online(meter_.online());
     try {
-        publisher_->start();
+        publisher_->start(after_reload ? mqtt_publisher::occasion::reload
+                                       : mqtt_publisher::occasion::run);
     } catch (const std::exception& e) {
         // Settings that cannot work at all (the message says which): readings are still
         // decoded and logged, and a SIGHUP with a fixed file tries again.
@@ -336,7 +337,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         }
         held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
     } else if (publisher_) {
-        publisher_->publish_reading(r, raw);
+        publisher_->publish_reading(r, raw, decoder_->last_plaintext());
     }
     update_status();
 }
@@ -534,7 +535,7 @@ void service::reload() {
             // the meantime are held here and handed to the new connection.
             switching_publisher_ = true;
             auto old = publisher_;
-            old->stop([this, old] {
+            old->stop(mqtt_publisher::occasion::reload, [this, old] {
                 switching_publisher_ = false;
                 if (stopping_) {
                     if (!held_.empty()) {
@@ -547,7 +548,7 @@ void service::reload() {
                     io_.stop();
                     return;
                 }
-                make_publisher();
+                make_publisher(true);
                 if (publisher_) {
                     for (const auto& [r, raw] : held_)
                         publisher_->publish_reading(r, raw);
@@ -556,7 +557,7 @@ void service::reload() {
                 schedule_diagnostics();
             });
         } else if (!switching_publisher_) {
-            make_publisher();
+            make_publisher(true);
             schedule_diagnostics();
         }
     }

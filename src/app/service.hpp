@@ -74,7 +74,7 @@ class service {
     // The MQTT figures in stats_, of this publisher and of those replaced by reloads.
     void refresh_mqtt_stats();
     void mark_ready();  // READY=1, once
-    void make_publisher();
+    void make_publisher(bool after_reload = false);
     // Warns once when the open port stays silent for serial.no_data_warning_s.
     void watch_silence();
     // <prefix>/meter_status (meter_availability.hpp): a reading was published; the meter went

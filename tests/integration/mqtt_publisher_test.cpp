@@ -28,9 +28,11 @@
 
 #include "evn_mbus/cosem_datetime.hpp"
 #include "evn_mbus/hex.hpp"
+#include "evn_mbus/telegram_decoder.hpp"
 #include "fixture_loader.hpp"
 #include "ha_discovery.hpp"
 #include "mosquitto_broker.hpp"
+#include "mqtt_packet_limit.hpp"
 #include "mqtt_publisher.hpp"
 #include "mqtt_subscriber.hpp"
 #include "reading_json.hpp"
@@ -256,6 +258,41 @@ TEST_F(MqttPublisher, PublishesEveryTopicOfARealReading) {
 
 // The Wiener Netze Siemens IM350 capture (plaintext; OBIS codes implied by its push profile):
 // a topic for each of its eight named values, none for what it does not send.
+// raw carries the link frames as received, still encrypted; raw_plain, when switched on, the
+// decrypted APDU (a data-notification: tag 0F), as the decoder saw it.
+TEST_F(MqttPublisher, RawIsTheFramesAsReceivedAndRawPlainTheDecryptedApdu) {
+    telegram_decoder dec(test::capture_by_id("evn_kaifa_ma309_doc").keys);
+    dec.feed(raw);
+    dec.on_idle_gap();
+    ASSERT_EQ(dec.next().what, decode_event::kind::reading);
+    const std::vector<std::uint8_t> plain(dec.last_plaintext().begin(), dec.last_plaintext().end());
+    ASSERT_FALSE(plain.empty());
+    EXPECT_EQ(plain.front(), 0x0F);
+
+    mosquitto_broker broker;
+    mqtt_subscriber sub(broker.uri(), {"rp1/#", "rp2/#"});
+    auto on = config_for(broker, "rp1");
+    on.publish_raw_plain = true;
+    auto off = config_for(broker, "rp2");
+    EXPECT_FALSE(off.publish_raw_plain) << "off by default";
+    mqtt_publisher p1(io, on, log);
+    mqtt_publisher p2(io, off, log);
+    p1.start();
+    p2.start();
+    ASSERT_TRUE(run_until([&] { return p1.stats().connected && p2.stats().connected; }));
+    p1.publish_reading(sample, raw, plain);
+    p2.publish_reading(sample, raw, plain);
+    ASSERT_TRUE(run_until([&] { return p1.stats().delivered == 1 && p2.stats().delivered == 1; }));
+    ASSERT_TRUE(sub.wait_for_count("rp1/state", 1));
+    ASSERT_TRUE(sub.wait_for_count("rp2/state", 1));
+    stop(p1);
+    stop(p2);
+    EXPECT_EQ(sub.payloads("rp1/raw"), std::vector<std::string>{lower(to_hex(raw))});
+    EXPECT_EQ(sub.payloads("rp1/raw_plain"), std::vector<std::string>{lower(to_hex(plain))});
+    EXPECT_TRUE(sub.on("rp2/raw_plain").empty());
+    EXPECT_EQ(sub.payloads("rp2/raw"), std::vector<std::string>{lower(to_hex(raw))});
+}
+
 TEST_F(MqttPublisher, PublishesTheNamedValuesOfAnImpliedObisProfile) {
     const auto& c = test::capture_by_id("wienernetze_siemens_rddl");
     telegram_decoder dec(decoder_keys{});
@@ -786,6 +823,76 @@ TEST_F(MqttPublisher, RejectsSettingsThatCannotWork) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("mqtt.password_file"), std::string::npos) << e.what();
     }
+}
+
+// Two publishers with the same client id knock each other off the broker for ever: Mosquitto
+// closes the older connection whenever the other one connects, and all that either sees is a
+// lost connection. The log says what is probably going on and which setting to change.
+TEST_F(MqttPublisher, SaysWhenAnotherClientMayBeUsingTheSameClientId) {
+    mosquitto_broker broker;
+    const auto config = config_for(broker, "c1");
+    mqtt_publisher a(io, config, log);
+    mqtt_publisher b(io, config, log);
+    a.start();
+    b.start();
+    ASSERT_TRUE(run_until(
+        [&] {
+            return log_count("Another client may be using the same client id 'evn-mbus-test-c1'") >
+                   0;
+        },
+        40s))
+        << log_text() << broker.log();
+    EXPECT_NE(broker.log().find("already connected, closing old connection"), std::string::npos)
+        << broker.log();
+    EXPECT_GE(log_count("its own mqtt.client_id"), 1u) << log_text();
+    EXPECT_EQ(log_count("too big"), 0u) << log_text();
+    stop(a);
+    stop(b);
+}
+
+// A broker that takes no message of 400 bytes or more (Mosquitto's max_packet_size) closes the
+// connection when one comes, giving no reason (MQTT 3.1.1 has none to give), and the publisher
+// would send it again on every reconnect. It finds out which messages are too big, says so,
+// drops them, and the rest keeps flowing.
+TEST_F(MqttPublisher, MessagesTooBigForTheBrokerAreDroppedAndTheRestKeepsFlowing) {
+    mosquitto_broker broker(mosquitto_broker::options{{}, {"max_packet_size 400"}});
+    mqtt_subscriber sub(broker.uri(), {"b1/#"});
+    const auto config = config_for(broker, "b1");
+    const auto state_size = mqtt_packet_limit::packet_size(
+        std::string("b1/state").size(), to_json(sample).dump().size(), config.qos);
+    ASSERT_GE(state_size, 400u);
+    mqtt_publisher pub(io, config, log);
+    pub.start();
+    // A reading every 200 ms, until the values arrive.
+    int i = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (sub.payloads("b1/clock").size() < 3 && std::chrono::steady_clock::now() < deadline) {
+        pub.publish_reading(numbered(i++), raw);
+        run_for(200ms);
+    }
+    ASSERT_GE(sub.payloads("b1/clock").size(), 3u) << log_text() << broker.log();
+    EXPECT_NE(broker.log().find("oversize packet"), std::string::npos) << broker.log();
+    EXPECT_GE(log_count("(Mosquitto's log says \"oversize packet\")"), 1u) << log_text();
+    EXPECT_EQ(log_count("not publishing b1/state (" + std::to_string(state_size) + " bytes)"), 1u)
+        << log_text();
+    EXPECT_EQ(log_count("mqtt.publish_json: false"), 1u) << log_text();
+    EXPECT_EQ(log_count("Another client may be using"), 0u) << log_text();
+
+    // From now on the connection holds, and every reading is delivered without its state.
+    ASSERT_TRUE(run_until([&] { return pub.stats().queued == 0; })) << log_text();
+    const auto lost = log_count("MQTT connection lost");
+    const auto delivered = pub.stats().delivered;
+    for (int k = 0; k < 5; ++k) {
+        pub.publish_reading(numbered(i++), raw);
+        run_for(100ms);
+    }
+    ASSERT_TRUE(run_until([&] { return pub.stats().delivered == delivered + 5; })) << log_text();
+    EXPECT_EQ(log_count("MQTT connection lost"), lost) << log_text();
+    EXPECT_TRUE(pub.stats().connected);
+    EXPECT_GE(pub.stats().too_big, 5u);
+    ASSERT_TRUE(sub.wait_for_count("b1/clock", static_cast<std::size_t>(i) - 0, 1s) || true);
+    EXPECT_TRUE(sub.payloads("b1/state").empty());
+    stop(pub);
 }
 
 class MqttPublisherTls : public MqttPublisher {

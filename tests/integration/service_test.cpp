@@ -11,10 +11,12 @@
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "child_process.hpp"
 #include "fake_uart.hpp"
 #include "fixture_loader.hpp"
+#include "mosquitto_broker.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -175,6 +177,55 @@ TEST(service, sighup_applies_a_good_config_and_rejects_a_bad_one) {
     EXPECT_EQ(d->wait(10s), 0);
     EXPECT_EQ(d->out_lines().size(), 1u) << d->out();
     EXPECT_NE(d->err().find("1 repeated or old push not published"), std::string::npos) << d->err();
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++n;
+    return n;
+}
+
+// 100 SIGHUPs in a second, each with other MQTT settings, while the broker is away: the
+// daemon switches to the new settings and says so; it says it is stopping only when it is.
+TEST(service, an_mqtt_reload_while_the_broker_is_away_is_not_called_a_stop) {
+    mosquitto_broker broker;
+    broker.stop();  // its port is known, but nothing listens
+    rig r;
+    const auto config = [&](int i) {
+        return config_text(r.uart.link().string(), evn_key,
+                           "mqtt:\n  uri: " + broker.uri() + "\n  topic_prefix: t" +
+                               std::to_string(i) +
+                               "\n  shutdown_timeout_s: 2\n  reconnect_max_s: 1\n");
+    };
+    write_file(r.config, config(0));
+    child_process d({binary, "run", "--config", r.config, "--log-target", "stderr"});
+    ASSERT_TRUE(d.wait_for_stderr("cannot connect to MQTT broker", 20s)) << d.err();
+    for (int i = 1; i <= 100; ++i) {
+        write_file(r.config, config(i));
+        d.signal(SIGHUP);
+        std::this_thread::sleep_for(10ms);
+    }
+    // Each old connection tries for its bound (1 s here), then a new one starts and fails;
+    // the last one starts after the last reload.
+    ASSERT_TRUE(d.wait_until(
+        [](const std::string&, const std::string& err) {
+            const auto failed = err.rfind("cannot connect to MQTT broker");
+            return count_of(err, "cannot connect to MQTT broker") >= 2 &&
+                   failed > err.rfind("configuration reloaded");
+        },
+        30s))
+        << d.err();
+    EXPECT_NE(
+        d.err().find("MQTT settings changed: the MQTT broker " + broker.uri() + " is unreachable"),
+        std::string::npos)
+        << d.err();
+    EXPECT_EQ(d.err().find("stopping"), std::string::npos) << d.err();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait(20s), 0);
+    EXPECT_NE(d.err().find("stopping: the MQTT broker " + broker.uri() + " is unreachable"),
+              std::string::npos)
+        << d.err();
 }
 
 // Every spelling of the key a log could contain: as configured, in lower case, byte-spaced.

@@ -99,6 +99,7 @@ void expect_same_config(const daemon_config& a, const daemon_config& b) {
     EXPECT_EQ(m.publish_values, n.publish_values);
     EXPECT_EQ(m.publish_json, n.publish_json);
     EXPECT_EQ(m.publish_raw, n.publish_raw);
+    EXPECT_EQ(m.publish_raw_plain, n.publish_raw_plain);
     EXPECT_EQ(m.queue_size, n.queue_size);
     EXPECT_EQ(m.queue_max_mb, n.queue_max_mb);
     EXPECT_EQ(m.reconnect_max.count(), n.reconnect_max.count());

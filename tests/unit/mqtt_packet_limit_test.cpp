@@ -1,0 +1,111 @@
+// The packet size limit learned from a broker that closes the connection on a too-big PUBLISH.
+#include "mqtt_packet_limit.hpp"
+
+#include <gtest/gtest.h>
+
+#include <utility>
+
+namespace evn_mbus {
+namespace {
+
+using namespace std::chrono_literals;
+using kind = mqtt_packet_limit::verdict::kind;
+const auto t0 = mqtt_packet_limit::clock::time_point{} + 1000s;
+
+TEST(MqttPacketLimit, PacketSizeCountsHeaderTopicPacketIdAndPayload) {
+    // 1 type byte, 1 length byte, 2 topic length, topic, 2 packet id, payload.
+    EXPECT_EQ(mqtt_packet_limit::packet_size(9, 100, 1), 1u + 1 + 2 + 9 + 2 + 100);
+    EXPECT_EQ(mqtt_packet_limit::packet_size(9, 100, 0), 1u + 1 + 2 + 9 + 100);
+    // 128 bytes of remaining length need a second length byte.
+    EXPECT_EQ(mqtt_packet_limit::packet_size(0, 126, 0), 1u + 2 + 2 + 126);
+    EXPECT_EQ(mqtt_packet_limit::packet_size(0, 125, 0), 1u + 1 + 2 + 125);
+}
+
+TEST(MqttPacketLimit, TwoLossesRightAfterATooBigMessageSetTheLimit) {
+    mqtt_packet_limit l;
+    for (int round = 0; round < 2; ++round) {
+        l.connected();
+        const auto now = t0 + std::chrono::seconds(10 * round);
+        l.confirmed(l.sent("evn/w_p", 30, now));  // answered
+        l.sent("evn/state", 700, now);            // the broker closed the connection on it
+        l.sent("evn/w_q", 30, now);               // behind it, never read
+        const auto v = l.lost(now + 20ms);
+        EXPECT_EQ(v.what, round == 0 ? kind::suspect : kind::too_big);
+        EXPECT_EQ(v.topic, "evn/state");
+        EXPECT_EQ(v.size, 700u);
+    }
+    EXPECT_EQ(l.limit(), 700u);
+    EXPECT_FALSE(l.fits(700));
+    EXPECT_TRUE(l.fits(699));
+}
+
+TEST(MqttPacketLimit, TheSmallerOfTwoBlamedMessagesSetsTheLimit) {
+    mqtt_packet_limit l;
+    l.sent("evn/state", 700, t0);
+    EXPECT_EQ(l.lost(t0 + 10ms).what, kind::suspect);
+    l.connected();
+    l.sent("evn/raw", 500, t0 + 2s);
+    const auto v = l.lost(t0 + 2s + 10ms);
+    EXPECT_EQ(v.what, kind::too_big);
+    EXPECT_EQ(v.topic, "evn/raw");
+    EXPECT_EQ(l.limit(), 500u);
+}
+
+TEST(MqttPacketLimit, AMessageNoLargerThanOneConfirmedIsNeverBlamed) {
+    mqtt_packet_limit l;
+    l.confirmed(l.sent("evn/state", 700, t0));
+    for (int round = 0; round < 3; ++round) {
+        l.connected();
+        l.sent("evn/state", 690, t0 + 1s);
+        EXPECT_EQ(l.lost(t0 + 1s + 10ms).what, kind::unexplained);
+    }
+    EXPECT_FALSE(l.limit());
+}
+
+TEST(MqttPacketLimit, ALossWithoutSuspectInBetweenStartsOver) {
+    mqtt_packet_limit l;
+    l.sent("evn/state", 700, t0);
+    EXPECT_EQ(l.lost(t0 + 10ms).what, kind::suspect);
+    l.connected();
+    EXPECT_EQ(l.lost(t0 + 5s).what, kind::unexplained);  // e.g. the network
+    l.connected();
+    l.sent("evn/state", 700, t0 + 6s);
+    EXPECT_EQ(l.lost(t0 + 6s + 10ms).what, kind::suspect);
+    EXPECT_FALSE(l.limit());
+}
+
+TEST(MqttPacketLimit, ASmallMessageIsNeverBlamed) {
+    mqtt_packet_limit l;
+    for (int round = 0; round < 3; ++round) {
+        l.connected();
+        l.sent("evn/status", 21, t0);  // "online", not yet confirmed when the broker closed
+        EXPECT_EQ(l.lost(t0 + 10ms).what, kind::unexplained);
+    }
+    EXPECT_FALSE(l.limit());
+}
+
+TEST(MqttPacketLimit, AMessageSentLongBeforeTheLossIsNotBlamed) {
+    mqtt_packet_limit l;
+    for (int round = 0; round < 3; ++round) {
+        l.connected();
+        const auto now = t0 + std::chrono::seconds(100 * round);
+        l.sent("evn/state", 700, now);  // a slow broker, lost later for another reason
+        EXPECT_EQ(l.lost(now + 30s).what, kind::unexplained);
+    }
+    EXPECT_FALSE(l.limit());
+}
+
+TEST(MqttPacketLimit, OnceALimitIsKnownOneLossLowersIt) {
+    mqtt_packet_limit l;
+    const std::pair<std::size_t, kind> rounds[] = {
+        {700, kind::suspect}, {700, kind::too_big}, {500, kind::too_big}, {400, kind::too_big}};
+    for (const auto& [culprit, want] : rounds) {
+        l.connected();
+        l.sent("evn/x", culprit, t0);
+        EXPECT_EQ(l.lost(t0 + 10ms).what, want) << culprit;
+    }
+    EXPECT_EQ(l.limit(), 400u);
+}
+
+}  // namespace
+}  // namespace evn_mbus
