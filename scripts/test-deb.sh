@@ -34,16 +34,7 @@ fi
 built="$(date +%s)"
 deb="$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; }
-# check DESCRIPTION COMMAND...: the command's exit status decides.
-check() {
-    what="$1"
-    shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
+. "$root/scripts/checks.sh"
 # mode_is FILE MODE OWNER GROUP
 mode_is() {
     actual="$(stat -c '%a %U %G' "$1" 2>/dev/null || echo missing)"

@@ -73,15 +73,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() {
-    what="$1"
-    shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
+. "$(cd "$(dirname "$0")" && pwd)/checks.sh"
 # ct COMMAND...: runs a command in the container, with a clean environment.
 ct() {
     nsenter -t "$ct_pid" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -18,6 +18,9 @@ using aes_key = std::array<std::uint8_t, 16>;  // AES-128 (IEC 62056-5-3 securit
 // character is errc::bad_hex.
 std::error_code parse_hex(std::string_view text, std::vector<std::uint8_t>& out);
 
+// The value of one hex digit (0-9, a-f, A-F), or -1 for any other character.
+int hex_digit_value(char c) noexcept;
+
 // True when the bytes look like hex text (only hex digits, whitespace, "0x", comments) rather
 // than a raw binary capture.
 bool looks_like_hex_text(std::span<const std::uint8_t> bytes) noexcept;

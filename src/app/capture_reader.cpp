@@ -1,5 +1,7 @@
 #include "capture_reader.hpp"
 
+#include "evn_mbus/hex.hpp"
+
 namespace evn_mbus {
 namespace {
 
@@ -9,26 +11,19 @@ constexpr std::size_t decide_within = 512;
 constexpr std::size_t max_xxd_line = 4096;
 constexpr std::size_t max_undecided = 64 * 1024;
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 // A character that hex text may contain outside its comments.
 bool hex_text_char(char c) noexcept {
-    return hex_value(c) >= 0 || is_space(c) || c == ',' || c == 'x' || c == 'X';
+    return hex_digit_value(c) >= 0 || is_space(c) || c == ',' || c == 'x' || c == 'X';
 }
 
 // "00000010: " at the start of a line: xxd's offset.
 bool xxd_offset_at(std::string_view line) noexcept {
     std::size_t i = 0;
-    while (i < line.size() && hex_value(line[i]) >= 0)
+    while (i < line.size() && hex_digit_value(line[i]) >= 0)
         ++i;
     return i >= 4 && i + 1 < line.size() && line[i] == ':' && line[i + 1] == ' ';
 }
@@ -123,7 +118,7 @@ bool capture_reader::decide(bool at_end) {
             } else if (!hex_text_char(c)) {
                 text = false;
                 break;
-            } else if (hex_value(c) >= 0) {
+            } else if (hex_digit_value(c) >= 0) {
                 any_digit = true;
             }
         }
@@ -243,7 +238,7 @@ std::string capture_reader::take_hex(std::string_view text, std::vector<std::uin
             continue;
         }
         group_start_ = false;
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0) {
             return where() + ": " + printable(c) +
                    " is not a hex digit (hex text may hold only 0-9, A-F, spaces, \"0x\" and "
@@ -271,7 +266,7 @@ std::string capture_reader::take_xxd_line(std::string_view line, std::vector<std
     }
     std::uint64_t offset = 0;
     for (; line[i] != ':'; ++i)
-        offset = offset << 4 | static_cast<unsigned>(hex_value(line[i]));
+        offset = offset << 4 | static_cast<unsigned>(hex_digit_value(line[i]));
     i += 2;
     if (have_offset_ && offset != next_offset_) {
         return where() + " starts at offset " + hex_number(offset) + ", but the dump before it " +
@@ -288,7 +283,7 @@ std::string capture_reader::take_xxd_line(std::string_view line, std::vector<std
             if (i + 1 < line.size() && line[i + 1] == ' ') break;
             continue;
         }
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0)
             return where() + ": " + printable(c) + " in xxd's hex columns is not a hex digit";
         if (high < 0) {

@@ -3,14 +3,15 @@
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
-namespace {
 
-int hex_value(char c) noexcept {
+int hex_digit_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
+
+namespace {
 
 bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -46,7 +47,7 @@ std::error_code parse_hex(std::string_view text, std::vector<std::uint8_t>& out)
             continue;
         }
         group_start = false;
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0) return errc::bad_hex;
         if (high < 0) {
             high = v;
@@ -70,7 +71,7 @@ bool looks_like_hex_text(std::span<const std::uint8_t> bytes) noexcept {
         }
         if (c == '#') {
             in_comment = true;
-        } else if (hex_value(c) >= 0) {
+        } else if (hex_digit_value(c) >= 0) {
             any_digit = true;
         } else if (!(is_space(c) || c == ',' || c == 'x' || c == 'X')) {
             return false;
@@ -90,7 +91,7 @@ std::error_code parse_key(std::string_view text, aes_key& out) {
             ++i;
             continue;
         }
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0 || digits >= 2 * out.size()) return errc::bad_key;
         if (high < 0) {
             high = v;
