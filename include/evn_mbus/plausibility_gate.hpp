@@ -100,7 +100,8 @@ struct plausibility_options {
     std::size_t max_meters = 16;          // the least recently heard one is forgotten
 };
 
-// True for a cumulative energy register (OBIS 1-b:C.8.E with a number).
+// True for an energy register that only counts up (OBIS 1-b:C.8.E with a number, C one of
+// the import/export/quadrant/apparent quantities, total or per phase; not the net 16.8).
 bool is_energy_register(const obis_value& v) noexcept;
 
 class plausibility_gate {

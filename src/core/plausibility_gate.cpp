@@ -41,7 +41,14 @@ bool plausibility_check::publish() const noexcept {
 
 bool is_energy_register(const obis_value& v) noexcept {
     const auto& b = v.code.bytes;
-    return b[0] == 1 && b[3] == 8 && v.is_number();
+    if (b[0] != 1 || b[3] != 8 || !v.is_number()) return false;
+    // IEC 62056-6-1 (OBIS) quantities C that only count up: total 1..10 (+A -A +R -R, the
+    // four quadrants, +S -S) and 15 (|+A|+|-A|), and the same per phase (21..30 35, 41..50 55,
+    // 61..70 75). Not the net 16/36/56/76 ((QI+QIV)-(QII+QIII)), which falls while the house
+    // exports, nor manufacturer-specific C of 128 and above.
+    const unsigned c = b[2];
+    const unsigned phase_c = c >= 21 && c <= 80 ? (c - 1) % 20 + 1 : c;
+    return (phase_c >= 1 && phase_c <= 10) || phase_c == 15;
 }
 
 plausibility_gate::plausibility_gate(plausibility_options options) : options_(options) {

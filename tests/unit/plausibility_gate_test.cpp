@@ -111,6 +111,30 @@ TEST(plausibility_gate, any_energy_register_going_down_is_backwards) {
     EXPECT_EQ(r.gate.stats().backwards, 2u);
 }
 
+// The net register 1-0:16.8.0 ((QI+QIV)-(QII+QIII)) falls while a PV system exports: no
+// counter. The per-phase A+ (1-0:21.8.0) and |A| (15.8.0) are.
+TEST(plausibility_gate, only_registers_that_count_up_must_not_go_down) {
+    auto with = [](int c, std::uint64_t v) {
+        reading x = rig::make(5000);
+        x.values.push_back(reg(static_cast<std::uint8_t>(c), 8, v, 30));
+        return x;
+    };
+    rig r;
+    r.push(with(16, 4000));
+    EXPECT_EQ(r.push(with(16, 3990)).verdict, verdict::plausible);
+    EXPECT_EQ(r.push(with(16, 3980)).verdict, verdict::plausible);
+    for (const int c : {15, 21, 41, 61, 70}) {
+        rig p;
+        p.push(with(c, 4000));
+        EXPECT_EQ(p.push(with(c, 3990)).verdict, verdict::backwards) << c;
+    }
+    for (const int c : {36, 56, 76, 128}) {
+        rig p;
+        p.push(with(c, 4000));
+        EXPECT_EQ(p.push(with(c, 3990)).verdict, verdict::plausible) << c;
+    }
+}
+
 TEST(plausibility_gate, a_changed_structure_is_not_published) {
     rig r;
     r.push(5000);
