@@ -33,6 +33,12 @@ std::optional<std::string> drop_reporter::dropped(clock::time_point now, const d
             "overloaded, or the network to it is slow. Check the broker's load and the network; "
             "a larger {} only bridges a longer burst",
             c.window, c.bound == queue_bound::readings ? "mqtt.queue_size" : "mqtt.queue_max_mb");
+    } else if (c.cause == drop_cause::catching_up) {
+        why = fmt::format(
+            "The broker is back, and the queue is still full of readings from while it was "
+            "away: until they are sent, each new reading pushes out the oldest. Raise {} to "
+            "bridge longer outages",
+            c.bound == queue_bound::readings ? "mqtt.queue_size" : "mqtt.queue_max_mb");
     } else {
         why = c.never_connected
                   ? fmt::format(

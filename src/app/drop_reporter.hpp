@@ -16,6 +16,7 @@ namespace evn_mbus {
 enum class drop_cause {
     broker_away,  // not connected: the broker is down, unreachable or refusing us
     broker_slow,  // connected, but it confirms messages more slowly than readings arrive
+    catching_up,  // connected again, still sending what was queued while it was away
 };
 
 enum class queue_bound {

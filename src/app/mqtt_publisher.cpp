@@ -533,6 +533,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return;
         }
         state_ = state::connected;
+        backlog_end_ = front_seq_ + queue_.size();
         backoff_ = first_backoff;
         const std::uint64_t dropped = drops_.total() - dropped_at_outage_;
         const std::string drop_note =
@@ -836,7 +837,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const auto now = std::chrono::steady_clock::now();
         drop_context c;
         // Connected with a full queue: the broker confirms more slowly than readings come.
-        c.cause = connected() ? drop_cause::broker_slow : drop_cause::broker_away;
+        // Connected, dropping a reading queued during the outage: the backlog, not a slow broker.
+        c.cause = !connected()                ? drop_cause::broker_away
+                  : front_seq_ < backlog_end_ ? drop_cause::catching_up
+                                              : drop_cause::broker_slow;
         c.bound = bound;
         c.max_readings = config_.queue_size;
         c.max_mb = config_.queue_max_mb;
@@ -1015,7 +1019,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 "published. {}.",
                 config_.uri, v.topic, v.size, v.size, too_big_advice(v.topic));
         }
-        if (!churn_.lost(now, v.what != kind::unexplained)) return false;
+        // Only a limit just set explains a loss: a mere suspect may be a kick by another client.
+        if (!churn_.lost(now, v.what == kind::too_big)) return false;
         log_->warn(
             "MQTT: the broker {} keeps closing the connection within seconds of accepting it. "
             "Another client may be using the same client id '{}': a broker lets one client use "
@@ -1210,6 +1215,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     std::deque<queued_reading> queue_;
     std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()
+    std::uint64_t backlog_end_ = 0;  // the first reading queued after the last connect
     std::uint64_t cursor_seq_ = 0;  // next message to hand to Paho: reading ...
     std::size_t cursor_index_ = 0;  // ... and message within it
     std::unordered_map<std::uint64_t, send_ref> inflight_;  // by send id

@@ -27,6 +27,19 @@ drop_context slow() {
     return c;
 }
 
+// Back after an outage with a full queue: the backlog is being sent; the broker is not slow.
+TEST(drop_reporter, the_outage_backlog_is_not_blamed_on_a_slow_broker) {
+    drop_reporter r(60s);
+    drop_reporter::clock::time_point t{};
+    drop_context c = away(0s);
+    c.cause = drop_cause::catching_up;
+    const auto m = r.dropped(t, c);
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->find("still full of readings from while it was away"), std::string::npos) << *m;
+    EXPECT_EQ(m->find("more slowly"), std::string::npos) << *m;
+    EXPECT_EQ(m->find("unreachable"), std::string::npos) << *m;
+}
+
 TEST(drop_reporter, first_drop_is_told_then_at_most_once_per_interval_with_the_count) {
     drop_reporter r(60s);
     drop_reporter::clock::time_point t{};
