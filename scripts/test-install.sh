@@ -63,6 +63,16 @@ cleanup() {
         done
         kill -KILL "$nspawn_pid" 2>/dev/null || true
     fi
+    # The container's init (and with it everything in its PID namespace) must be gone before
+    # its root is deleted: nspawn killed by SIGKILL does not take it along.
+    if [ -n "$ct_pid" ] && kill -0 "$ct_pid" 2>/dev/null; then
+        kill -KILL "$ct_pid" 2>/dev/null || true
+        i=0
+        while kill -0 "$ct_pid" 2>/dev/null && [ "$i" -lt 20 ]; do
+            sleep 0.5
+            i=$((i + 1))
+        done
+    fi
     # Mounts left under the root (mmdebstrap stopped halfway): unmount before deleting.
     findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do
         umount -l "$m" || true
@@ -191,20 +201,20 @@ SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid systemd-nspawn -b -D "$root" --registe
 nspawn_pid=$!
 # The container's PID 1 is the child of systemd-nspawn that runs systemd (nspawn's own
 # intermediate child comes and goes first); systemctl answers once its socket is up.
-i=0
+# At most three minutes in all, whatever each call takes.
+deadline=$(($(date +%s) + 180))
 state=""
-while [ "$i" -lt 240 ]; do
+while [ "$(date +%s)" -lt "$deadline" ]; do
     if [ -z "$ct_pid" ]; then
         ct_pid="$(ps -o pid=,comm= --ppid "$nspawn_pid" 2>/dev/null |
             awk '$2 == "systemd" { print $1; exit }')"
     fi
     if [ -n "$ct_pid" ]; then
-        state="$(timeout 120 nsenter -t "$ct_pid" -a systemctl is-system-running --wait \
+        state="$(timeout 20 nsenter -t "$ct_pid" -a systemctl is-system-running --wait \
             2>/dev/null || true)"
         case "$state" in running | degraded) break ;; esac
     fi
     sleep 0.5
-    i=$((i + 1))
 done
 if [ "$state" != running ] && [ "$state" != degraded ]; then
     cat "$log/nspawn"
@@ -313,7 +323,7 @@ ct apt-get purge -y evn-mbus </dev/null >"$log/purge" 2>&1 || cat "$log/purge"
 links="$(ct sh -c 'ls -d /etc/systemd/system/*.wants/evn-mbus* 2>/dev/null' || true)"
 [ -z "$links" ] || echo "$links" | sed 's/^/  left: /'
 check "no enablement link is left" test -z "$links"
-left="$(ct find / -xdev \( -path /proc -o -path /sys -o -path /var/log/journal \) -prune \
+left="$(ct find / -xdev -ignore_readdir_race \( -path /proc -o -path /sys -o -path /var/log/journal \) -prune \
     -o -name '*evn-mbus*' -print)"
 [ -z "$left" ] || echo "$left" | sed 's/^/  left: /'
 check "no file of the package is left" test -z "$left"

@@ -109,8 +109,8 @@ std::string serial_reader::describe_permission_denied(const std::string& device,
     std::snprintf(mode, sizeof mode, "%04o", a.mode);
     out += " (owner " + a.owner + ", group " + a.group + ", mode " + mode + ")";
     const std::string restart =
-        "then restart the service: sudo systemctl restart evn-mbus (a running program keeps the "
-        "groups it started with)";
+        "then restart the service: sudo systemctl restart evn-mbus (evn-mbus@NAME for a second "
+        "meter; a running program keeps the groups it started with)";
     const bool group_rw = (a.mode & 060U) == 060U;
     if (group_rw && !privileged_group(a.group, a.gid)) {
         return out + ": the user '" + user + "' that evn-mbus runs as is not in group '" + a.group +
