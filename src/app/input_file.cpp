@@ -18,7 +18,19 @@ std::string cannot_read(int error) {
 
 }  // namespace
 
+// A terminal (a serial device, a pty) passes bytes as they come: no line editing, no echo back
+// to the meter, no CR/LF mapping, no XON/XOFF eating 0x11/0x13. The line settings (baud,
+// parity, character size: c_cflag) stay as stty or the device set them.
+static void make_raw(termios& t) {
+    const tcflag_t line = t.c_cflag;
+    cfmakeraw(&t);
+    t.c_cflag = line;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+}
+
 input_file::~input_file() {
+    if (saved_terminal_) ::tcsetattr(fd_, TCSANOW, &*saved_terminal_);
     if (owned_) ::close(fd_);
 }
 
@@ -47,10 +59,25 @@ std::string input_file::open(const std::string& path) {
         ::close(fd);
         return "is a folder, not a file";
     }
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    fd_ = fd;
+    int in = fd;
+    if (S_ISFIFO(st.st_mode)) {
+        // Opened without blocking, a FIFO with no writer yet reads as an empty input at once;
+        // opened again blocking, it waits for the writer, as `cat` does.
+        ::close(fd);
+        in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (in < 0) return cannot_read(errno);
+    } else {
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    }
+    fd_ = in;
     owned_ = true;
+    termios t{};
+    if (::isatty(in) && ::tcgetattr(in, &t) == 0) {
+        saved_terminal_ = t;
+        make_raw(t);
+        ::tcsetattr(in, TCSANOW, &t);
+    }
     return {};
 }
 

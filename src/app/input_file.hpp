@@ -5,6 +5,9 @@
 // exception mask says.
 #pragma once
 
+#include <termios.h>
+
+#include <optional>
 #include <span>
 #include <string>
 
@@ -29,6 +32,7 @@ class input_file {
     int fd_ = -1;
     bool owned_ = false;
     std::string name_;
+    std::optional<termios> saved_terminal_;  // restored on close
 };
 
 }  // namespace evn_mbus

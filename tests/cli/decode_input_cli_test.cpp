@@ -7,8 +7,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -306,6 +309,54 @@ TEST_F(decode_input_cli, a_pipe_that_stays_open_gets_each_telegram_as_it_complet
     ::close(c.in);
     const auto [status, rss] = reap(c.pid, std::chrono::seconds(30));
     EXPECT_EQ(status, 0);
+    ::close(c.out);
+    ::close(c.err);
+}
+
+// A named pipe whose writer comes later: decode waits for it, as `cat` does, instead of
+// taking the FIFO for an empty input.
+TEST_F(decode_input_cli, a_named_pipe_waits_for_its_writer) {
+    const std::string fifo = dir_ + "/meter.fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    child c = spawn({binary, "decode", "--key", key_of(evn), fifo}, false);
+    ASSERT_GT(c.pid, 0);
+    ::usleep(1'000'000);  // the reader is started (and, before the fix, already gone)
+    // Without blocking: with no reader left (decode gone) this fails instead of waiting.
+    const int w = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    ASSERT_GE(w, 0) << "decode no longer reads the FIFO: "
+                    << read_until(c.err, "\n", std::chrono::seconds(5));
+    ::fcntl(w, F_SETFL, ::fcntl(w, F_GETFL) & ~O_NONBLOCK);
+    const std::string push = to_hex(concat(capture_by_id(evn).frames)) + "\n";
+    EXPECT_EQ(::write(w, push.data(), push.size()), static_cast<ssize_t>(push.size()));
+    ::close(w);
+    const std::string out = read_until(c.out, "\n", std::chrono::seconds(30));
+    const std::string err = read_until(c.err, "\n", std::chrono::seconds(1));
+    const auto [status, rss] = reap(c.pid, std::chrono::seconds(30));
+    EXPECT_EQ(status, 0) << err;
+    EXPECT_TRUE(contains(out, "\"meter_number\"")) << out << err;
+    ::close(c.out);
+    ::close(c.err);
+}
+
+// A serial device or pty: the bytes as they come, without the terminal's line editing
+// (held until a newline, CR turned into LF, XON/XOFF eaten, echo back to the meter).
+TEST_F(decode_input_cli, a_terminal_passes_the_bytes_as_they_come) {
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(master, 0);
+    ASSERT_EQ(::grantpt(master), 0);
+    ASSERT_EQ(::unlockpt(master), 0);
+    const std::string slave = ::ptsname(master);
+    child c = spawn({binary, "decode", "--key", key_of(evn), slave}, false);
+    ASSERT_GT(c.pid, 0);
+    ::usleep(1'000'000);  // decode has opened the pty and set it up
+    const bytes raw = concat(capture_by_id(evn).frames);
+    EXPECT_EQ(::write(master, raw.data(), raw.size()), static_cast<ssize_t>(raw.size()));
+    const std::string out = read_until(c.out, "\n", std::chrono::seconds(30));
+    EXPECT_TRUE(contains(out, "\"meter_number\"")) << out;
+    EXPECT_TRUE(contains(out, "\"w_p\":12937")) << out;
+    ::kill(c.pid, SIGTERM);
+    reap(c.pid, std::chrono::seconds(30));
+    ::close(master);
     ::close(c.out);
     ::close(c.err);
 }
