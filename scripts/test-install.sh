@@ -51,27 +51,27 @@ mkdir -p "$log"
 nspawn_pid=""
 ct_pid=""
 
+# end_process PID SIGNAL TRIES: sends SIGNAL, waits up to TRIES half seconds for the end.
+end_process() {
+    kill "-$2" "$1" 2>/dev/null || true
+    i=0
+    while kill -0 "$1" 2>/dev/null && [ "$i" -lt "$3" ]; do
+        sleep 0.5
+        i=$((i + 1))
+    done
+}
+
 cleanup() {
     status=$?
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
         # SIGTERM: nspawn shuts the container down in order; SIGKILL if that hangs.
-        kill -TERM "$nspawn_pid" 2>/dev/null || true
-        i=0
-        while kill -0 "$nspawn_pid" 2>/dev/null && [ "$i" -lt 60 ]; do
-            sleep 0.5
-            i=$((i + 1))
-        done
+        end_process "$nspawn_pid" TERM 60
         kill -KILL "$nspawn_pid" 2>/dev/null || true
     fi
     # The container's init (and with it everything in its PID namespace) must be gone before
     # its root is deleted: nspawn killed by SIGKILL does not take it along.
     if [ -n "$ct_pid" ] && kill -0 "$ct_pid" 2>/dev/null; then
-        kill -KILL "$ct_pid" 2>/dev/null || true
-        i=0
-        while kill -0 "$ct_pid" 2>/dev/null && [ "$i" -lt 20 ]; do
-            sleep 0.5
-            i=$((i + 1))
-        done
+        end_process "$ct_pid" KILL 20
     fi
     # Mounts left under the root (mmdebstrap stopped halfway): unmount before deleting.
     findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do
