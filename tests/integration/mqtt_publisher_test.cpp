@@ -575,6 +575,13 @@ TEST_F(MqttPublisher, ABurstWhileConnectedSaysTheBrokerDoesNotKeepUp) {
     stop(pub);
 }
 
+// Under ASan or TSan, malloc is the sanitizer's, not glibc's.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool malloc_is_glibcs = false;
+#else
+constexpr bool malloc_is_glibcs = true;
+#endif
+
 // mqtt.queue_max_mb bounds the queue's memory whatever mqtt.queue_size says; the bytes counted
 // per reading are what malloc really holds for it (within a fifth).
 TEST_F(MqttPublisher, TheQueueIsBoundedByMemoryToo) {
@@ -596,7 +603,13 @@ TEST_F(MqttPublisher, TheQueueIsBoundedByMemoryToo) {
     const double measured = static_cast<double>(after - before) / n;
     std::cout << "[ figures  ] one queued reading (Kaifa MA309M, all topics): " << counted
               << " bytes counted, " << measured << " bytes taken from malloc\n";
-    EXPECT_NEAR(counted, measured, measured / 5);
+    if (malloc_is_glibcs) {
+        EXPECT_NEAR(counted, measured, measured / 5);
+    } else {
+        // The sanitizers bring their own malloc, which glibc's mallinfo2 does not see (it
+        // reports 0): there is nothing to compare with, and the bound below still holds.
+        std::cout << "[ figures  ] (a sanitizer's malloc: mallinfo2 cannot measure it)\n";
+    }
 
     for (int i = n; i < 3000; ++i)
         pub.publish_reading(numbered(i), raw);
