@@ -655,6 +655,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void log_connect_failure(const probe_result& r, int rc) {
         if (state_ == state::connected || state_ == state::stopped) return;  // already moot
+        // A connection being stopped has said that the broker is unreachable and how long it
+        // keeps trying; "retrying in the background" would no longer be true.
+        if (stopping_unreachable_) return;
         std::string advice;
         if (r.tls_untrusted) {
             advice =
