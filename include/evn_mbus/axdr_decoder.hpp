@@ -13,7 +13,39 @@
 #include <system_error>
 #include <vector>
 
+#include "evn_mbus/byte_reader.hpp"
+
 namespace evn_mbus {
+
+// Reads an A-XDR length (IEC 62056-6-2, 4.1.5 / Green Book 9.2.7.2: short form < 80h; long
+// forms 81h xx, 82h xx xx, ...). Returns false, the reader unmoved, when the input ends or the
+// length does not fit: four length bytes are more than any APDU can need, so more are refused
+// rather than overflowed.
+inline bool read_axdr_length(byte_reader& in, std::size_t& length) noexcept {
+    std::uint8_t first = 0;
+    if (!in.peek(first)) return false;
+    if (first < 0x80) {
+        length = first;
+        return in.skip(1);
+    }
+    const std::size_t n = first & 0x7F;
+    if (n == 0 || n > 4 || in.remaining() < 1 + n) return false;
+    std::uint64_t v = 0;
+    in.skip(1);
+    in.be(n, v);
+    length = static_cast<std::size_t>(v);
+    return true;
+}
+
+// The same at `pos` of `in`, advancing `pos` only on success.
+inline bool read_axdr_length(std::span<const std::uint8_t> in, std::size_t& pos,
+                             std::size_t& length) noexcept {
+    if (pos > in.size()) return false;
+    byte_reader r(in.subspan(pos));
+    if (!read_axdr_length(r, length)) return false;
+    pos += r.position();
+    return true;
+}
 
 enum class axdr_type : std::uint8_t {
     null_data = 0x00,

@@ -17,18 +17,14 @@
 #include <system_error>
 #include <vector>
 
+#include "evn_mbus/apdu_tag.hpp"
+#include "evn_mbus/axdr_decoder.hpp"  // read_axdr_length
 #include "evn_mbus/hex.hpp"
+#include "evn_mbus/system_title.hpp"
 
 struct evp_cipher_ctx_st;
 
 namespace evn_mbus {
-
-namespace apdu_tag {
-inline constexpr std::uint8_t data_notification = 0x0F;
-inline constexpr std::uint8_t general_glo_ciphering = 0xDB;
-inline constexpr std::uint8_t general_ded_ciphering = 0xDC;
-inline constexpr std::uint8_t general_block_transfer = 0xE0;
-}  // namespace apdu_tag
 
 namespace security_control {
 inline constexpr std::uint8_t suite_mask = 0x0F;
@@ -39,7 +35,18 @@ inline constexpr std::uint8_t compression = 0x80;
 }  // namespace security_control
 
 inline constexpr std::size_t gcm_tag_size = 12;
-using system_title = std::array<std::uint8_t, 8>;
+
+// The 96-bit GCM initialisation vector: system title || frame counter, big-endian (Green Book
+// 9.2.2.4). The same for decrypting and encrypting.
+using gcm_iv = std::array<std::uint8_t, 12>;
+constexpr gcm_iv make_gcm_iv(const system_title& title, std::uint32_t frame_counter) noexcept {
+    gcm_iv iv{};
+    for (std::size_t i = 0; i < title.size(); ++i)
+        iv[i] = title[i];
+    for (std::size_t i = 0; i < 4; ++i)
+        iv[title.size() + i] = static_cast<std::uint8_t>(frame_counter >> (24 - 8 * i));
+    return iv;
+}
 
 struct security_header {
     std::uint8_t tag = 0;                    // DBh or DCh
@@ -53,10 +60,6 @@ struct security_header {
 // Parses the header of a ciphered APDU. The A-XDR length must cover exactly the rest of the
 // input: a lying length is errc::bad_security_header, never an over-read.
 std::error_code parse_security_header(std::span<const std::uint8_t> apdu, security_header& out);
-
-// Reads an A-XDR length (short form < 80h; long forms 81h xx, 82h xx xx, ...) at `pos`,
-// advancing `pos`. Returns false when the input ends or the length does not fit.
-bool read_axdr_length(std::span<const std::uint8_t> in, std::size_t& pos, std::size_t& length);
 
 // AES-128-GCM via OpenSSL EVP. Holds one cipher context, reused for every telegram.
 class dlms_decryptor {

@@ -36,7 +36,7 @@
 #include <map>
 #include <vector>
 
-#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/reading.hpp"
 
 namespace evn_mbus {

@@ -23,8 +23,8 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
-#include <vector>
 
+#include "evn_mbus/frame_buffer.hpp"
 #include "evn_mbus/link_layer.hpp"
 
 namespace evn_mbus {
@@ -60,7 +60,7 @@ class hdlc_frame_assembler {
     static constexpr std::size_t max_frame_size = 0x7FF + 2;
 
     // Appends bytes from the line. Call next() until it says need_more.
-    void feed(std::span<const std::uint8_t> bytes);
+    void feed(std::span<const std::uint8_t> bytes) { buf_.feed(bytes); }
 
     // The next complete frame or error, or need_more when the buffered bytes end before a
     // decision can be made. Errors: hdlc_bad_format, hdlc_bad_hcs, hdlc_bad_fcs,
@@ -70,18 +70,13 @@ class hdlc_frame_assembler {
     // The line has been idle: a partial frame will never complete. Subsequent next() calls
     // report it as hdlc_truncated_frame (only once its header checked out: a partial header
     // is noise) and rescan what follows its flag.
-    void on_idle_gap();
+    void on_idle_gap() noexcept { buf_.on_idle_gap(); }
 
-    std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+    std::size_t buffered() const noexcept { return buf_.buffered(); }
     const stats& statistics() const noexcept { return stats_; }
 
   private:
-    void compact();
-
-    std::vector<std::uint8_t> buf_;
-    std::size_t pos_ = 0;          // first undecided byte in buf_
-    std::size_t consumed_ = 0;     // bytes of the last frame handed out, dropped at next call
-    std::size_t flush_until_ = 0;  // bytes before this index predate an idle gap
+    frame_buffer buf_;
     stats stats_;
 };
 

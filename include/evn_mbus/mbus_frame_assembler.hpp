@@ -11,9 +11,30 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
-#include <vector>
+
+#include "evn_mbus/frame_buffer.hpp"
+#include "evn_mbus/link_layer.hpp"
 
 namespace evn_mbus {
+
+// The FT1.2 frame bytes (EN 13757-2:2018, clause 5): a single character, the short frame
+// 10h C A CS 16h and the long frame 68h L L 68h C A CI data CS 16h.
+namespace mbus_link {
+inline constexpr std::uint8_t start_long = 0x68;
+inline constexpr std::uint8_t start_short = 0x10;
+inline constexpr std::uint8_t single_ack = 0xE5;
+inline constexpr std::uint8_t stop_byte = 0x16;
+inline constexpr std::size_t short_frame_size = 5;  // 10 C A CS 16
+}  // namespace mbus_link
+
+// The FT1.2 checksum: the arithmetic sum, modulo 256, of the bytes from C to the last data
+// byte (EN 13757-2:2018, clause 5). Used to check frames and to build them.
+constexpr std::uint8_t mbus_checksum(std::span<const std::uint8_t> bytes) noexcept {
+    unsigned sum = 0;
+    for (const std::uint8_t b : bytes)
+        sum += b;
+    return static_cast<std::uint8_t>(sum);
+}
 
 // One long frame: 68h L L 68h | C A CI user-data... | CS 16h.
 struct mbus_frame {
@@ -35,20 +56,14 @@ struct mbus_frame_event {
 
 class mbus_frame_assembler {
   public:
-    // Counters for diagnostics; they only grow.
-    struct stats {
-        std::uint64_t frames = 0;          // long frames handed out
-        std::uint64_t skipped_bytes = 0;   // bytes skipped while looking for a frame start
-        std::uint64_t control_frames = 0;  // E5h acknowledgements and short frames skipped
-        std::uint64_t bad_frames = 0;      // candidates dropped with an error
-    };
+    using stats = link_stats;  // counters for diagnostics; they only grow
 
     // Largest long frame accepted: L is one byte, but EVN's Sagemcom T210-D overflows it (see
     // next()), so a frame may carry up to 258 user-data bytes.
     static constexpr std::size_t max_frame_size = 258 + 6;
 
     // Appends bytes from the line. Call next() until it says need_more.
-    void feed(std::span<const std::uint8_t> bytes);
+    void feed(std::span<const std::uint8_t> bytes) { buf_.feed(bytes); }
 
     // Returns the next complete frame or error, or need_more when the buffered bytes end
     // before a decision can be made.
@@ -57,20 +72,14 @@ class mbus_frame_assembler {
     // The line has been idle: the meter has finished sending, so a partial frame will never
     // complete. Subsequent next() calls report it as truncated_frame and rescan what follows
     // its start byte; the buffer is empty once next() returns need_more.
-    void on_idle_gap();
+    void on_idle_gap() noexcept { buf_.on_idle_gap(); }
 
     // Bytes buffered but not yet decided on.
-    std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+    std::size_t buffered() const noexcept { return buf_.buffered(); }
     const stats& statistics() const noexcept { return stats_; }
 
   private:
-    void compact();
-
-    std::vector<std::uint8_t> buf_;
-    std::size_t pos_ = 0;          // first undecided byte in buf_
-    std::size_t consumed_ = 0;     // bytes of the last frame handed out, dropped at the next call
-    std::size_t flush_until_ = 0;  // bytes before this index predate an idle gap: a partial
-                                   // frame among them is dropped, not waited for
+    frame_buffer buf_;
     stats stats_;
 };
 

@@ -45,7 +45,7 @@
 #include <string>
 #include <vector>
 
-#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/obis_code.hpp"
 #include "evn_mbus/reading.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "evn_mbus/axdr_decoder.hpp"
-#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/obis_code.hpp"
 

@@ -3,7 +3,6 @@
 #include <bit>
 #include <cstring>
 
-#include "evn_mbus/dlms_security.hpp"
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
@@ -71,11 +70,12 @@ class walker {
     std::error_code element(std::size_t depth) {
         if (depth >= limits_.max_depth) return errc::axdr_too_deep;
         if (nodes_.size() >= limits_.max_nodes) return errc::axdr_too_many_nodes;
-        if (pos_ >= in_.size()) return errc::axdr_truncated;
+        std::uint8_t tag = 0;
+        if (!in_.u8(tag)) return errc::axdr_truncated;
         const std::size_t index = nodes_.size();
         nodes_.emplace_back();
         axdr_node& n = nodes_.back();
-        n.type = static_cast<axdr_type>(in_[pos_++]);
+        n.type = static_cast<axdr_type>(tag);
         n.depth = static_cast<std::uint8_t>(depth);
         switch (n.type) {
             case axdr_type::null_data:
@@ -121,12 +121,12 @@ class walker {
             case axdr_type::visible_string:
             case axdr_type::utf8_string: {
                 std::size_t len = 0;
-                if (!read_axdr_length(in_, pos_, len)) return errc::axdr_truncated;
+                if (!read_axdr_length(in_, len)) return errc::axdr_truncated;
                 return bytes(n, len);
             }
             case axdr_type::bit_string: {
                 std::size_t bits = 0;
-                if (!read_axdr_length(in_, pos_, bits)) return errc::axdr_truncated;
+                if (!read_axdr_length(in_, bits)) return errc::axdr_truncated;
                 return bytes(n, (bits + 7) / 8);
             }
             case axdr_type::date_time:
@@ -139,15 +139,15 @@ class walker {
         return errc::axdr_unknown_type;
     }
 
-    std::size_t position() const noexcept { return pos_; }
+    std::size_t position() const noexcept { return in_.position(); }
 
   private:
     std::error_code container(std::size_t index, std::size_t depth) {
         std::size_t count = 0;
-        if (!read_axdr_length(in_, pos_, count)) return errc::axdr_truncated;
+        if (!read_axdr_length(in_, count)) return errc::axdr_truncated;
         // Every element takes at least one byte: a count beyond the bytes left is a lie, and
         // saying so now avoids walking a million phantom elements.
-        if (count > in_.size() - pos_) return errc::axdr_truncated;
+        if (count > in_.remaining()) return errc::axdr_truncated;
         if (count > limits_.max_nodes) return errc::axdr_too_many_nodes;
         for (std::size_t i = 0; i < count; ++i) {
             if (auto ec = element(depth + 1)) return ec;
@@ -159,12 +159,7 @@ class walker {
     }
 
     std::error_code unsigned_fixed(axdr_node& n, std::size_t size) {
-        if (in_.size() - pos_ < size) return errc::axdr_truncated;
-        std::uint64_t v = 0;
-        for (std::size_t i = 0; i < size; ++i)
-            v = v << 8 | in_[pos_ + i];
-        pos_ += size;
-        n.uint_value = v;
+        if (!in_.be(size, n.uint_value)) return errc::axdr_truncated;
         return {};
     }
 
@@ -181,17 +176,16 @@ class walker {
     }
 
     std::error_code bytes(axdr_node& n, std::size_t len) {
-        if (in_.size() - pos_ < len) return errc::axdr_truncated;
-        n.offset = pos_;
+        const std::size_t at = in_.position();
+        if (!in_.skip(len)) return errc::axdr_truncated;
+        n.offset = at;
         n.length = len;
-        pos_ += len;
         return {};
     }
 
-    std::span<const std::uint8_t> in_;
+    byte_reader in_;
     std::vector<axdr_node>& nodes_;
     const axdr_limits& limits_;
-    std::size_t pos_ = 0;
 };
 
 }  // namespace

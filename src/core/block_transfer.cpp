@@ -1,6 +1,8 @@
 #include "evn_mbus/block_transfer.hpp"
 
-#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/apdu_tag.hpp"
+#include "evn_mbus/axdr_decoder.hpp"
+#include "evn_mbus/byte_reader.hpp"
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
@@ -9,27 +11,23 @@ namespace {
 constexpr std::uint8_t last_block_bit = 0x80;
 constexpr std::uint8_t streaming_bit = 0x40;
 constexpr std::uint8_t window_mask = 0x3F;
-constexpr std::size_t header_size = 6;  // tag, block-control, block-number, block-number-ack
 
 }  // namespace
 
 std::error_code parse_gbt_block(std::span<const std::uint8_t> apdu, gbt_block& out) {
-    if (apdu.empty() || apdu[0] != apdu_tag::general_block_transfer) {
-        return errc::unsupported_apdu;
+    byte_reader r(apdu);
+    std::uint8_t tag = 0;
+    if (!r.u8(tag) || tag != apdu_tag::general_block_transfer) return errc::unsupported_apdu;
+    std::uint8_t control = 0;
+    std::size_t length = 0;
+    if (!r.u8(control) || !r.be16(out.number) || !r.be16(out.number_ack) ||
+        !read_axdr_length(r, length) || r.remaining() != length) {
+        return errc::bad_block_transfer;
     }
-    if (apdu.size() < header_size + 1) return errc::bad_block_transfer;
-    const std::uint8_t control = apdu[1];
     out.last = (control & last_block_bit) != 0;
     out.streaming = (control & streaming_bit) != 0;
     out.window = static_cast<std::uint8_t>(control & window_mask);
-    out.number = static_cast<std::uint16_t>(apdu[2] << 8 | apdu[3]);
-    out.number_ack = static_cast<std::uint16_t>(apdu[4] << 8 | apdu[5]);
-    std::size_t pos = header_size;
-    std::size_t length = 0;
-    if (!read_axdr_length(apdu, pos, length) || apdu.size() - pos != length) {
-        return errc::bad_block_transfer;
-    }
-    out.data = apdu.subspan(pos);
+    out.data = r.rest();
     return {};
 }
 

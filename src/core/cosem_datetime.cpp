@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "evn_mbus/byte_reader.hpp"
+
 namespace evn_mbus {
 namespace {
 
@@ -17,17 +19,21 @@ sys_seconds eu_switch(int y, unsigned m) {
 
 std::optional<cosem_datetime> cosem_datetime::parse(std::span<const std::uint8_t> b) noexcept {
     if (b.size() != 12) return std::nullopt;
+    byte_reader r(b);
     cosem_datetime dt;
-    dt.year = static_cast<std::uint16_t>(b[0] << 8 | b[1]);
-    dt.month = b[2];
-    dt.day = b[3];
-    dt.day_of_week = b[4];
-    dt.hour = b[5];
-    dt.minute = b[6];
-    dt.second = b[7];
-    dt.hundredths = b[8];
-    dt.deviation = static_cast<std::int16_t>(static_cast<std::uint16_t>(b[9] << 8 | b[10]));
-    dt.status = b[11];
+    std::uint16_t deviation = 0;
+    // The size is checked: these reads cannot fail.
+    r.be16(dt.year);
+    r.u8(dt.month);
+    r.u8(dt.day);
+    r.u8(dt.day_of_week);
+    r.u8(dt.hour);
+    r.u8(dt.minute);
+    r.u8(dt.second);
+    r.u8(dt.hundredths);
+    r.be16(deviation);
+    r.u8(dt.status);
+    dt.deviation = static_cast<std::int16_t>(deviation);
     return dt;
 }
 

@@ -1,28 +1,27 @@
 #include "evn_mbus/data_notification.hpp"
 
-#include "evn_mbus/dlms_security.hpp"
+#include "evn_mbus/apdu_tag.hpp"
+#include "evn_mbus/byte_reader.hpp"
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
 
 std::error_code parse_data_notification(std::span<const std::uint8_t> apdu,
                                         data_notification& out) {
-    if (apdu.empty() || apdu[0] != apdu_tag::data_notification) return errc::unsupported_apdu;
-    if (apdu.size() < 6) return errc::bad_notification;
-    out.invoke_id = static_cast<std::uint32_t>(apdu[1]) << 24 |
-                    static_cast<std::uint32_t>(apdu[2]) << 16 |
-                    static_cast<std::uint32_t>(apdu[3]) << 8 | apdu[4];
+    byte_reader r(apdu);
+    std::uint8_t tag = 0;
+    if (!r.u8(tag) || tag != apdu_tag::data_notification) return errc::unsupported_apdu;
     // date-time is an OCTET STRING: 0 for "absent", else 12 bytes of COSEM date-time.
-    const std::size_t dt_len = apdu[5];
-    std::size_t pos = 6;
+    std::uint8_t dt_len = 0;
+    if (!r.be32(out.invoke_id) || !r.u8(dt_len)) return errc::bad_notification;
     out.date_time.reset();
     if (dt_len != 0) {
-        if (dt_len != 12 || apdu.size() < pos + dt_len) return errc::bad_notification;
-        out.date_time = cosem_datetime::parse(apdu.subspan(pos, dt_len));
-        pos += dt_len;
+        std::span<const std::uint8_t> dt;
+        if (dt_len != 12 || !r.bytes(dt_len, dt)) return errc::bad_notification;
+        out.date_time = cosem_datetime::parse(dt);
     }
-    if (pos >= apdu.size()) return errc::bad_notification;  // a body is mandatory
-    out.body = apdu.subspan(pos);
+    if (r.at_end()) return errc::bad_notification;  // a body is mandatory
+    out.body = r.rest();
     return {};
 }
 

@@ -5,51 +5,30 @@
 
 #include <algorithm>
 
+#include "evn_mbus/byte_reader.hpp"
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
 
-bool read_axdr_length(std::span<const std::uint8_t> in, std::size_t& pos, std::size_t& length) {
-    if (pos >= in.size()) return false;
-    const std::uint8_t first = in[pos];
-    if (first < 0x80) {
-        length = first;
-        ++pos;
-        return true;
-    }
-    const std::size_t n = first & 0x7F;
-    // Four length bytes are more than any APDU can need; refuse rather than overflow.
-    if (n == 0 || n > 4 || pos + 1 + n > in.size()) return false;
-    std::size_t v = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        v = v << 8 | in[pos + 1 + i];
-    length = v;
-    pos += 1 + n;
-    return true;
-}
-
 std::error_code parse_security_header(std::span<const std::uint8_t> apdu, security_header& out) {
-    if (apdu.empty()) return errc::bad_security_header;
-    if (apdu[0] != apdu_tag::general_glo_ciphering && apdu[0] != apdu_tag::general_ded_ciphering) {
-        return errc::unsupported_apdu;
-    }
-    out.tag = apdu[0];
+    byte_reader r(apdu);
+    std::uint8_t tag = 0;
+    if (!r.u8(tag)) return errc::bad_security_header;
+    if (!apdu_tag::is_ciphered(tag)) return errc::unsupported_apdu;
+    out.tag = tag;
     // The system title is an octet-string of 8 bytes (Green Book 4.3.4: 3-letter manufacturer
     // flag and a 5-byte serial).
-    if (apdu.size() < 2 || apdu[1] != out.title.size() || apdu.size() < 2 + out.title.size()) {
+    std::uint8_t title_size = 0;
+    if (!r.u8(title_size) || title_size != out.title.size() || !r.copy(out.title)) {
         return errc::bad_security_header;
     }
-    std::copy_n(apdu.begin() + 2, out.title.size(), out.title.begin());
-    std::size_t pos = 2 + out.title.size();
     std::size_t length = 0;
-    if (!read_axdr_length(apdu, pos, length)) return errc::bad_security_header;
+    if (!read_axdr_length(r, length)) return errc::bad_security_header;
     // SC and FC are part of the length; the rest of the APDU must be exactly the length.
-    if (length < 5 || apdu.size() - pos != length) return errc::bad_security_header;
-    out.control = apdu[pos];
-    out.frame_counter = static_cast<std::uint32_t>(apdu[pos + 1]) << 24 |
-                        static_cast<std::uint32_t>(apdu[pos + 2]) << 16 |
-                        static_cast<std::uint32_t>(apdu[pos + 3]) << 8 | apdu[pos + 4];
-    auto content = apdu.subspan(pos + 5);
+    if (length < 5 || r.remaining() != length) return errc::bad_security_header;
+    r.u8(out.control);
+    r.be32(out.frame_counter);
+    auto content = r.rest();
     out.auth_tag = {};
     if ((out.control & security_control::authentication) != 0) {
         if (content.size() < gcm_tag_size) return errc::bad_security_header;
@@ -101,12 +80,7 @@ std::error_code dlms_decryptor::decrypt(const security_header& header,
     if (!ctx_) return errc::crypto_failure;
     EVP_CIPHER_CTX* ctx = ctx_.get();
 
-    std::array<std::uint8_t, 12> iv{};
-    std::copy(header.title.begin(), header.title.end(), iv.begin());
-    for (int i = 0; i < 4; ++i) {
-        iv[8 + static_cast<std::size_t>(i)] =
-            static_cast<std::uint8_t>(header.frame_counter >> (24 - 8 * i));
-    }
+    const gcm_iv iv = make_gcm_iv(header.title, header.frame_counter);
     if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data()) != 1) {
         return errc::crypto_failure;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "evn_mbus/byte_reader.hpp"
 #include "evn_mbus/error.hpp"
 
 namespace evn_mbus {
@@ -132,11 +133,11 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
     return c;
 }
 
+// An address as sent, first byte most significant (at most 4 bytes: examine() checked).
 std::uint32_t address_value(std::span<const std::uint8_t> bytes) noexcept {
-    std::uint32_t v = 0;
-    for (const std::uint8_t x : bytes)
-        v = v << 8 | x;
-    return v;
+    std::uint64_t v = 0;
+    byte_reader(bytes).be(bytes.size(), v);
+    return static_cast<std::uint32_t>(v);
 }
 
 }  // namespace
@@ -148,42 +149,21 @@ std::uint16_t crc16_x25(std::span<const std::uint8_t> bytes) noexcept {
     return static_cast<std::uint16_t>(crc ^ 0xFFFFU);
 }
 
-void hdlc_frame_assembler::feed(std::span<const std::uint8_t> bytes) {
-    compact();
-    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
-}
-
-void hdlc_frame_assembler::compact() {
-    pos_ += consumed_;
-    consumed_ = 0;
-    if (pos_ == 0) return;
-    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
-    flush_until_ = flush_until_ > pos_ ? flush_until_ - pos_ : 0;
-    pos_ = 0;
-}
-
-void hdlc_frame_assembler::on_idle_gap() {
-    pos_ += consumed_;
-    consumed_ = 0;
-    flush_until_ = buf_.size();
-}
-
 hdlc_frame_event hdlc_frame_assembler::next() {
     using kind = hdlc_frame_event::kind;
-    pos_ += consumed_;
-    consumed_ = 0;
+    buf_.release();
     for (;;) {
-        const std::span<const std::uint8_t> rest(buf_.data() + pos_, buf_.size() - pos_);
+        const std::span<const std::uint8_t> rest = buf_.rest();
         const candidate c = examine(rest);
         switch (c.what) {
             case verdict::need_more:
-                if (pos_ >= flush_until_) {
-                    compact();
+                if (!buf_.before_gap()) {
+                    buf_.compact();
                     return {};
                 }
                 // The line went idle with this frame unfinished: it never completes. Only a
                 // frame whose header checked out counts; a flag and a few bytes are noise.
-                ++pos_;
+                buf_.skip(1);
                 if (!c.header_checked) continue;
                 ++stats_.bad_frames;
                 return {kind::error, {}, errc::hdlc_truncated_frame};
@@ -191,16 +171,16 @@ hdlc_frame_event hdlc_frame_assembler::next() {
                 // Skip straight to the next flag.
                 const auto next_flag = std::find(rest.begin(), rest.end(), flag_byte);
                 const auto n = static_cast<std::size_t>(next_flag - rest.begin());
-                pos_ += n;
+                buf_.skip(n);
                 stats_.skipped_bytes += n;
                 continue;
             }
             case verdict::fill_flag:
-                ++pos_;
+                buf_.skip(1);
                 continue;
             case verdict::bad_format:
             case verdict::bad_hcs:
-                ++pos_;
+                buf_.skip(1);
                 ++stats_.bad_frames;
                 return {kind::error,
                         {},
@@ -210,8 +190,8 @@ hdlc_frame_event hdlc_frame_assembler::next() {
                 // Only the flag is dropped: the rescan finds a frame that began inside this
                 // one. A frame that the idle gap cut in two was truncated; its "FCS" is just
                 // the next push's bytes, so name the real cause.
-                const bool cut_by_gap = pos_ < flush_until_ && pos_ + c.size > flush_until_;
-                ++pos_;
+                const bool cut_by_gap = buf_.cut_by_gap(c.size);
+                buf_.skip(1);
                 ++stats_.bad_frames;
                 const errc why = cut_by_gap                   ? errc::hdlc_truncated_frame
                                  : c.what == verdict::bad_fcs ? errc::hdlc_bad_fcs
@@ -220,7 +200,7 @@ hdlc_frame_event hdlc_frame_assembler::next() {
             }
             case verdict::control:
                 // The closing flag stays: it may open the next frame.
-                pos_ += c.size - 1;
+                buf_.skip(c.size - 1);
                 ++stats_.control_frames;
                 continue;
             case verdict::frame: {
@@ -236,7 +216,7 @@ hdlc_frame_event hdlc_frame_assembler::next() {
                 const std::size_t info_pos = c.control_pos + 3;
                 f.info = raw.subspan(info_pos, c.size - info_pos - 3);
                 f.raw = raw;
-                consumed_ = c.size - 1;  // the closing flag may open the next frame
+                buf_.hand_out(c.size - 1);  // the closing flag may open the next frame
                 ++stats_.frames;
                 return {kind::frame, f, {}};
             }

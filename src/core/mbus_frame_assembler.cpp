@@ -5,18 +5,7 @@
 namespace evn_mbus {
 namespace {
 
-constexpr std::uint8_t start_long = 0x68;
-constexpr std::uint8_t start_short = 0x10;
-constexpr std::uint8_t single_ack = 0xE5;
-constexpr std::uint8_t stop_byte = 0x16;
-constexpr std::size_t short_frame_size = 5;  // 10 C A CS 16
-
-std::uint8_t checksum(std::span<const std::uint8_t> bytes) noexcept {
-    unsigned sum = 0;
-    for (const std::uint8_t b : bytes)
-        sum += b;
-    return static_cast<std::uint8_t>(sum);
-}
+using namespace mbus_link;
 
 // What one look at the buffer start tells.
 enum class verdict { need_more, not_a_start, bad_checksum, bad_stop, long_frame, control };
@@ -33,7 +22,7 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
             return {verdict::control, 1};
         case start_short: {
             if (b.size() < short_frame_size) return {verdict::need_more, 0};
-            if (b[3] != checksum(b.subspan(1, 2)) || b[4] != stop_byte) return {};
+            if (b[3] != mbus_checksum(b.subspan(1, 2)) || b[4] != stop_byte) return {};
             return {verdict::control, short_frame_size};
         }
         case start_long: {
@@ -50,7 +39,7 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
             if (user < 3) user += 256;
             const std::size_t size = 4 + user + 2;
             if (b.size() < size) return {verdict::need_more, size};
-            if (b[4 + user] != checksum(b.subspan(4, user))) return {verdict::bad_checksum, size};
+            if (b[4 + user] != mbus_checksum(b.subspan(4, user))) return {verdict::bad_checksum, size};
             if (b[4 + user + 1] != stop_byte) return {verdict::bad_stop, size};
             return {verdict::long_frame, size};
         }
@@ -61,42 +50,21 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
 
 }  // namespace
 
-void mbus_frame_assembler::feed(std::span<const std::uint8_t> bytes) {
-    compact();
-    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
-}
-
-void mbus_frame_assembler::compact() {
-    pos_ += consumed_;
-    consumed_ = 0;
-    if (pos_ == 0) return;
-    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
-    flush_until_ = flush_until_ > pos_ ? flush_until_ - pos_ : 0;
-    pos_ = 0;
-}
-
-void mbus_frame_assembler::on_idle_gap() {
-    pos_ += consumed_;
-    consumed_ = 0;
-    flush_until_ = buf_.size();
-}
-
 mbus_frame_event mbus_frame_assembler::next() {
-    pos_ += consumed_;
-    consumed_ = 0;
+    buf_.release();
     for (;;) {
-        const std::span<const std::uint8_t> rest(buf_.data() + pos_, buf_.size() - pos_);
+        const std::span<const std::uint8_t> rest = buf_.rest();
         const candidate c = examine(rest);
         switch (c.what) {
             case verdict::need_more:
-                if (pos_ >= flush_until_) {
-                    compact();
+                if (!buf_.before_gap()) {
+                    buf_.compact();
                     return {};
                 }
                 // The line went idle with a frame unfinished: it will never complete. Drop
                 // its start byte and look for a frame in what followed. Only a complete long
                 // header counts as a frame; a lone start byte at the end is noise.
-                ++pos_;
+                buf_.skip(1);
                 if (c.size == 0) {
                     ++stats_.skipped_bytes;
                     continue;
@@ -104,11 +72,11 @@ mbus_frame_event mbus_frame_assembler::next() {
                 ++stats_.bad_frames;
                 return {mbus_frame_event::kind::error, {}, errc::truncated_frame};
             case verdict::not_a_start:
-                ++pos_;
+                buf_.skip(1);
                 ++stats_.skipped_bytes;
                 continue;
             case verdict::control:
-                pos_ += c.size;
+                buf_.skip(c.size);
                 ++stats_.control_frames;
                 continue;
             case verdict::bad_checksum:
@@ -117,8 +85,8 @@ mbus_frame_event mbus_frame_assembler::next() {
                 // may begin inside the claimed length, and rescanning finds it. A frame that
                 // the line's idle gap cut in two was truncated; its "checksum" is just the
                 // next push's bytes, so name the real cause.
-                const bool cut_by_gap = pos_ < flush_until_ && pos_ + c.size > flush_until_;
-                ++pos_;
+                const bool cut_by_gap = buf_.cut_by_gap(c.size);
+                buf_.skip(1);
                 ++stats_.bad_frames;
                 const errc why = cut_by_gap                        ? errc::truncated_frame
                                  : c.what == verdict::bad_checksum ? errc::bad_checksum
@@ -133,7 +101,7 @@ mbus_frame_event mbus_frame_assembler::next() {
                 f.ci = raw[6];
                 f.payload = raw.subspan(7, c.size - 7 - 2);
                 f.raw = raw;
-                consumed_ = c.size;
+                buf_.hand_out(c.size);
                 ++stats_.frames;
                 return {mbus_frame_event::kind::frame, f, {}};
             }

@@ -88,8 +88,7 @@ void telegram_decoder::queue_incomplete_pushes() {
 }
 
 link_stats telegram_decoder::mbus_statistics() const noexcept {
-    const auto& s = assembler_.statistics();
-    return {s.frames, s.skipped_bytes, s.control_frames, s.bad_frames};
+    return assembler_.statistics();
 }
 
 link_stats telegram_decoder::link_statistics() const noexcept {

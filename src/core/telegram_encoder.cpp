@@ -8,6 +8,7 @@
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hdlc_frame_assembler.hpp"
 #include "evn_mbus/hdlc_reassembler.hpp"
+#include "evn_mbus/mbus_frame_assembler.hpp"
 
 namespace evn_mbus {
 
@@ -56,12 +57,7 @@ std::error_code telegram_encoder::encrypt(std::span<const std::uint8_t> plaintex
     const bool authenticated = (control & security_control::authentication) != 0;
     if (!ctx_ || !encrypted || (authenticated && !auth_key)) return errc::unsupported_security;
     EVP_CIPHER_CTX* ctx = ctx_.get();
-    std::array<std::uint8_t, 12> iv{};
-    std::copy(title.begin(), title.end(), iv.begin());
-    for (int i = 0; i < 4; ++i) {
-        iv[8 + static_cast<std::size_t>(i)] =
-            static_cast<std::uint8_t>(frame_counter >> (24 - 8 * i));
-    }
+    const gcm_iv iv = make_gcm_iv(title, frame_counter);
     if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key.data(), iv.data()) != 1) {
         return errc::crypto_failure;
     }
@@ -125,18 +121,15 @@ std::vector<std::uint8_t> telegram_encoder::mbus_long_frame(
     // Sized once and filled in place: GCC 12 at -O3 takes an insert after a 4-byte
     // initializer list for an out-of-bounds copy (-Warray-bounds, a false positive).
     std::vector<std::uint8_t> f(user_data.size() + 6);
-    f[0] = 0x68;
+    f[0] = mbus_link::start_long;
     f[1] = l;
     f[2] = l;
-    f[3] = 0x68;
-    unsigned sum = 0;
+    f[3] = mbus_link::start_long;
     std::size_t i = 4;
-    for (const std::uint8_t b : user_data) {
-        sum += b;
+    for (const std::uint8_t b : user_data)
         f[i++] = b;
-    }
-    f[i++] = static_cast<std::uint8_t>(sum);
-    f[i] = 0x16;
+    f[i++] = mbus_checksum(user_data);
+    f[i] = mbus_link::stop_byte;
     return f;
 }
 
