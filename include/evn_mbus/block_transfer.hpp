@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
-#include <vector>
 
-#include "evn_mbus/telegram_reassembler.hpp"
+#include "evn_mbus/reassembly_buffer.hpp"
+#include "evn_mbus/reassembly_event.hpp"
 
 namespace evn_mbus {
 
@@ -35,7 +35,7 @@ std::error_code parse_gbt_block(std::span<const std::uint8_t> apdu, gbt_block& o
 // Joins general-block-transfer blocks into their APDU; other APDUs pass through unchanged.
 class block_transfer_reassembler {
   public:
-    static constexpr std::size_t max_apdu_size = telegram_reassembler::max_apdu_size;
+    static constexpr std::size_t max_apdu_size = reassembly_buffer::max_apdu_size;
 
     // Takes one APDU with the link frames it came in. Returns kind::telegram with the joined
     // APDU (or `apdu` itself when it is not a block) and all the frames; need_more while
@@ -47,13 +47,10 @@ class block_transfer_reassembler {
     // Starts over, dropping any partial transfer. Returns true if one was dropped.
     bool reset();
 
-    bool in_progress() const noexcept { return in_progress_; }
+    bool in_progress() const noexcept { return buf_.in_progress(); }
 
   private:
-    std::vector<std::uint8_t> apdu_;
-    std::vector<std::uint8_t> raw_;
-    bool in_progress_ = false;
-    bool done_ = false;
+    reassembly_buffer buf_;
     std::uint16_t next_number_ = 1;
 };
 

@@ -31,7 +31,7 @@ class frame_buffer {
         flush_until_ = buf_.size();
     }
 
-    // Drops the frame handed out by the last hand_out(): call at the start of each next().
+    // Drops the frame handed out by the last hand_out(); undecided() and feed() call it.
     void release() noexcept {
         pos_ += handed_out_;
         handed_out_ = 0;
@@ -40,6 +40,11 @@ class frame_buffer {
     // The undecided bytes, from the cursor to the end.
     std::span<const std::uint8_t> rest() const noexcept {
         return {buf_.data() + pos_, buf_.size() - pos_};
+    }
+    // The same once the last frame handed out is dropped: what a framer's next() examines.
+    std::span<const std::uint8_t> undecided() noexcept {
+        release();
+        return rest();
     }
     std::size_t buffered() const noexcept { return buf_.size() - pos_; }
 
@@ -53,6 +58,29 @@ class frame_buffer {
     // True when a candidate of `size` bytes at the cursor spans the last idle gap.
     bool cut_by_gap(std::size_t size) const noexcept {
         return pos_ < flush_until_ && pos_ + size > flush_until_;
+    }
+
+    // For a candidate at the cursor that needs more bytes. Returns true when the caller is to
+    // wait for them (the decided bytes are dropped meanwhile); false when an idle gap came
+    // after the candidate: it will never complete, so its first byte is dropped and the
+    // rescan looks at what followed.
+    bool wait_for_more() {
+        if (before_gap()) {
+            skip(1);
+            return false;
+        }
+        compact();
+        return true;
+    }
+
+    // Drops a bad candidate of `size` bytes at the cursor, only its first byte: a frame that
+    // began inside it (when the damage hit a length field) is found by rescanning. Returns true
+    // when the last idle gap cut the candidate in two: then it was truncated, and its check
+    // bytes are just the next push's bytes.
+    bool reject(std::size_t size) noexcept {
+        const bool cut = cut_by_gap(size);
+        skip(1);
+        return cut;
     }
 
     // Drops the bytes before the cursor (the next feed() does it anyway).

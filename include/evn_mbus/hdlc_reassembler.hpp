@@ -15,12 +15,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "evn_mbus/hdlc_frame_assembler.hpp"
-#include "evn_mbus/telegram_reassembler.hpp"
+#include "evn_mbus/reassembly_buffer.hpp"
+#include "evn_mbus/reassembly_event.hpp"
 
 namespace evn_mbus {
+
+// The LLC header (IEC 62056-46, LLC sub-layer): destination LSAP E6h, source LSAP E7h from the
+// meter (a response) or E6h (a command), quality 00h.
+namespace llc {
+inline constexpr std::uint8_t destination_lsap = 0xE6;
+inline constexpr std::uint8_t source_lsap_response = 0xE7;
+inline constexpr std::uint8_t source_lsap_command = 0xE6;
+inline constexpr std::uint8_t quality = 0x00;
+}  // namespace llc
 
 // True when `info` starts with an LLC header (E6h E6h/E7h 00h).
 bool has_llc_header(std::span<const std::uint8_t> info) noexcept;
@@ -28,7 +37,7 @@ inline constexpr std::size_t llc_header_size = 3;
 
 class hdlc_reassembler {
   public:
-    static constexpr std::size_t max_apdu_size = telegram_reassembler::max_apdu_size;
+    static constexpr std::size_t max_apdu_size = reassembly_buffer::max_apdu_size;
 
     // Takes one frame. Returns kind::telegram with the joined information (LLC header
     // removed) when this frame ends one, an error when this frame shows it to be unusable
@@ -39,13 +48,10 @@ class hdlc_reassembler {
     // Starts over, dropping any partial information. Returns true if one was dropped.
     bool reset();
 
-    bool in_progress() const noexcept { return in_progress_; }
+    bool in_progress() const noexcept { return buf_.in_progress(); }
 
   private:
-    std::vector<std::uint8_t> apdu_;
-    std::vector<std::uint8_t> raw_;
-    bool in_progress_ = false;
-    bool done_ = false;
+    reassembly_buffer buf_;
     int last_send_sequence_ = -1;  // N(S) of the last I frame of the information, -1: none
 };
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "evn_mbus/axdr_decoder.hpp"
-#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/obis_code.hpp"
+#include "evn_mbus/system_title.hpp"
 
 namespace evn_mbus {
 

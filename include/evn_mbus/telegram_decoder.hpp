@@ -1,7 +1,7 @@
 // The whole core pipeline, bytes in and readings out, with no I/O:
-//   mbus_frame_assembler -> telegram_reassembler --+
-//                                                  +-> block_transfer_reassembler
-//   hdlc_frame_assembler -> hdlc_reassembler ------+     -> dlms_decryptor -> data-notification
+//   mbus_frame_assembler -> mbus_reassembler --+
+//                                              +-> block_transfer_reassembler
+//   hdlc_frame_assembler -> hdlc_reassembler --+     -> dlms_decryptor -> data-notification
 //                                                        -> A-XDR -> reading_extractor.
 //
 // Link layer: M-Bus (EN 13757-2) or HDLC (IEC 62056-46), as configured, or detected from the
@@ -27,8 +27,8 @@
 #include "evn_mbus/hdlc_reassembler.hpp"
 #include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/mbus_frame_assembler.hpp"
+#include "evn_mbus/mbus_reassembler.hpp"
 #include "evn_mbus/reading.hpp"
-#include "evn_mbus/telegram_reassembler.hpp"
 
 namespace evn_mbus {
 
@@ -131,7 +131,7 @@ class telegram_decoder {
     link_layer detected_ = link_layer::auto_detect;
     mbus_frame_assembler assembler_;
     hdlc_frame_assembler hdlc_;
-    telegram_reassembler reassembler_;
+    mbus_reassembler reassembler_;
     hdlc_reassembler hdlc_reassembler_;
     block_transfer_reassembler blocks_;
     dlms_decryptor decryptor_;

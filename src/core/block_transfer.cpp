@@ -32,26 +32,18 @@ std::error_code parse_gbt_block(std::span<const std::uint8_t> apdu, gbt_block& o
 }
 
 bool block_transfer_reassembler::reset() {
-    const bool dropped = in_progress_;
-    in_progress_ = false;
-    done_ = false;
     next_number_ = 1;
-    apdu_.clear();
-    raw_.clear();
-    return dropped;
+    return buf_.reset();
 }
 
 reassembly_event block_transfer_reassembler::add(std::span<const std::uint8_t> apdu,
                                                  std::span<const std::uint8_t> raw) {
-    using kind = reassembly_event::kind;
-    if (done_) reset();
+    if (buf_.done()) reset();
     if (apdu.empty() || apdu[0] != apdu_tag::general_block_transfer) {
         // Not a block: it stands alone, and ends any unfinished transfer.
-        reassembly_event ev;
-        if (reset()) ev.dropped = errc::missing_segment;
-        ev.what = kind::telegram;
-        ev.apdu = apdu;
-        ev.raw = raw;
+        const bool dropped = reset();
+        reassembly_event ev = reassembly_event::telegram(apdu, raw);
+        if (dropped) ev.dropped = errc::missing_segment;
         return ev;
     }
     gbt_block block;
@@ -63,27 +55,19 @@ reassembly_event block_transfer_reassembler::add(std::span<const std::uint8_t> a
     if (block.number == 1) {
         // A transfer always starts with block 1: whatever was in progress is lost.
         if (reset()) dropped = errc::missing_segment;
-        in_progress_ = true;
-    } else if (!in_progress_ || block.number != next_number_) {
+        buf_.start();
+    } else if (!buf_.in_progress() || block.number != next_number_) {
         reset();
         return reassembly_event::failed(raw, errc::missing_segment);
     }
-    if (apdu_.size() + block.data.size() > max_apdu_size) {
+    if (!buf_.append(block.data, raw)) {
         reset();
         return reassembly_event::failed(raw, errc::telegram_too_long);
     }
-    apdu_.insert(apdu_.end(), block.data.begin(), block.data.end());
-    raw_.insert(raw_.end(), raw.begin(), raw.end());
     next_number_ = static_cast<std::uint16_t>(block.number + 1);
 
-    reassembly_event ev;
+    reassembly_event ev = block.last ? buf_.complete() : reassembly_event{};
     ev.dropped = dropped;
-    if (!block.last) return ev;
-    in_progress_ = false;
-    done_ = true;
-    ev.what = kind::telegram;
-    ev.apdu = apdu_;
-    ev.raw = raw_;
     return ev;
 }
 

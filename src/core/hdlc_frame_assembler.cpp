@@ -151,24 +151,19 @@ std::uint16_t crc16_x25(std::span<const std::uint8_t> bytes) noexcept {
 
 hdlc_frame_event hdlc_frame_assembler::next() {
     using kind = hdlc_frame_event::kind;
-    buf_.release();
     for (;;) {
-        const std::span<const std::uint8_t> rest = buf_.rest();
-        const candidate c = examine(rest);
+        const candidate c = examine(buf_.undecided());
         switch (c.what) {
             case verdict::need_more:
-                if (!buf_.before_gap()) {
-                    buf_.compact();
-                    return {};
-                }
+                if (buf_.wait_for_more()) return {};
                 // The line went idle with this frame unfinished: it never completes. Only a
                 // frame whose header checked out counts; a flag and a few bytes are noise.
-                buf_.skip(1);
                 if (!c.header_checked) continue;
                 ++stats_.bad_frames;
                 return {kind::error, {}, errc::hdlc_truncated_frame};
             case verdict::not_a_start: {
                 // Skip straight to the next flag.
+                const auto rest = buf_.rest();
                 const auto next_flag = std::find(rest.begin(), rest.end(), flag_byte);
                 const auto n = static_cast<std::size_t>(next_flag - rest.begin());
                 buf_.skip(n);
@@ -186,25 +181,22 @@ hdlc_frame_event hdlc_frame_assembler::next() {
                         {},
                         c.what == verdict::bad_format ? errc::hdlc_bad_format : errc::hdlc_bad_hcs};
             case verdict::bad_fcs:
-            case verdict::missing_flag: {
-                // Only the flag is dropped: the rescan finds a frame that began inside this
-                // one. A frame that the idle gap cut in two was truncated; its "FCS" is just
-                // the next push's bytes, so name the real cause.
-                const bool cut_by_gap = buf_.cut_by_gap(c.size);
-                buf_.skip(1);
+            case verdict::missing_flag:
+                // A frame that the idle gap cut in two was truncated; its "FCS" is just the
+                // next push's bytes, so name the real cause.
                 ++stats_.bad_frames;
-                const errc why = cut_by_gap                   ? errc::hdlc_truncated_frame
-                                 : c.what == verdict::bad_fcs ? errc::hdlc_bad_fcs
-                                                              : errc::hdlc_missing_flag;
-                return {kind::error, {}, why};
-            }
+                return {kind::error,
+                        {},
+                        buf_.reject(c.size)          ? errc::hdlc_truncated_frame
+                        : c.what == verdict::bad_fcs ? errc::hdlc_bad_fcs
+                                                     : errc::hdlc_missing_flag};
             case verdict::control:
                 // The closing flag stays: it may open the next frame.
                 buf_.skip(c.size - 1);
                 ++stats_.control_frames;
                 continue;
             case verdict::frame: {
-                const std::span<const std::uint8_t> raw = rest.first(c.size);
+                const std::span<const std::uint8_t> raw = buf_.rest().first(c.size);
                 hdlc_frame f;
                 f.segmented = (raw[1] & segmentation_bit) != 0;
                 f.destination = address_value(raw.subspan(3, c.destination_size));

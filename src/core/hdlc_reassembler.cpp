@@ -5,11 +5,6 @@
 namespace evn_mbus {
 namespace {
 
-constexpr std::uint8_t llc_destination_lsap = 0xE6;
-constexpr std::uint8_t llc_source_lsap_response = 0xE7;
-constexpr std::uint8_t llc_source_lsap_command = 0xE6;
-constexpr std::uint8_t llc_quality = 0x00;
-
 // I frames have bit 0 of the control field clear and N(S) in bits 1..3 (ISO/IEC 13239).
 bool is_i_frame(std::uint8_t control) noexcept {
     return (control & 0x01) == 0;
@@ -21,26 +16,21 @@ int send_sequence(std::uint8_t control) noexcept {
 }  // namespace
 
 bool has_llc_header(std::span<const std::uint8_t> info) noexcept {
-    return info.size() >= llc_header_size && info[0] == llc_destination_lsap &&
-           (info[1] == llc_source_lsap_response || info[1] == llc_source_lsap_command) &&
-           info[2] == llc_quality;
+    return info.size() >= llc_header_size && info[0] == llc::destination_lsap &&
+           (info[1] == llc::source_lsap_response || info[1] == llc::source_lsap_command) &&
+           info[2] == llc::quality;
 }
 
 bool hdlc_reassembler::reset() {
-    const bool dropped = in_progress_;
-    in_progress_ = false;
-    done_ = false;
     last_send_sequence_ = -1;
-    apdu_.clear();
-    raw_.clear();
-    return dropped;
+    return buf_.reset();
 }
 
 reassembly_event hdlc_reassembler::add(const hdlc_frame& frame) {
-    if (done_) reset();
+    if (buf_.done()) reset();
     const bool llc = has_llc_header(frame.info);
     std::error_code dropped;
-    if (in_progress_) {
+    if (buf_.in_progress()) {
         if (llc) {
             // A first segment: the unfinished information lost its last segment(s).
             reset();
@@ -51,24 +41,16 @@ reassembly_event hdlc_reassembler::add(const hdlc_frame& frame) {
             return reassembly_event::failed(frame.raw, errc::missing_segment);
         }
     }
-    in_progress_ = true;
+    buf_.start();
     const auto piece = llc ? frame.info.subspan(llc_header_size) : frame.info;
-    if (apdu_.size() + piece.size() > max_apdu_size) {
+    if (!buf_.append(piece, frame.raw)) {
         reset();
         return reassembly_event::failed(frame.raw, errc::telegram_too_long);
     }
-    apdu_.insert(apdu_.end(), piece.begin(), piece.end());
-    raw_.insert(raw_.end(), frame.raw.begin(), frame.raw.end());
     last_send_sequence_ = is_i_frame(frame.control) ? send_sequence(frame.control) : -1;
 
-    reassembly_event ev;
+    reassembly_event ev = frame.segmented ? reassembly_event{} : buf_.complete();
     ev.dropped = dropped;
-    if (frame.segmented) return ev;
-    in_progress_ = false;
-    done_ = true;
-    ev.what = reassembly_event::kind::telegram;
-    ev.apdu = apdu_;
-    ev.raw = raw_;
     return ev;
 }
 

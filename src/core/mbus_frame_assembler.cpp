@@ -39,7 +39,8 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
             if (user < 3) user += 256;
             const std::size_t size = 4 + user + 2;
             if (b.size() < size) return {verdict::need_more, size};
-            if (b[4 + user] != mbus_checksum(b.subspan(4, user))) return {verdict::bad_checksum, size};
+            if (b[4 + user] != mbus_checksum(b.subspan(4, user)))
+                return {verdict::bad_checksum, size};
             if (b[4 + user + 1] != stop_byte) return {verdict::bad_stop, size};
             return {verdict::long_frame, size};
         }
@@ -51,20 +52,14 @@ candidate examine(std::span<const std::uint8_t> b) noexcept {
 }  // namespace
 
 mbus_frame_event mbus_frame_assembler::next() {
-    buf_.release();
     for (;;) {
-        const std::span<const std::uint8_t> rest = buf_.rest();
-        const candidate c = examine(rest);
+        const candidate c = examine(buf_.undecided());
         switch (c.what) {
             case verdict::need_more:
-                if (!buf_.before_gap()) {
-                    buf_.compact();
-                    return {};
-                }
-                // The line went idle with a frame unfinished: it will never complete. Drop
-                // its start byte and look for a frame in what followed. Only a complete long
-                // header counts as a frame; a lone start byte at the end is noise.
-                buf_.skip(1);
+                if (buf_.wait_for_more()) return {};
+                // The line went idle with a frame unfinished: it will never complete (its
+                // start byte is dropped, the rescan looks at what followed). Only a complete
+                // long header counts as a frame; a lone start byte at the end is noise.
                 if (c.size == 0) {
                     ++stats_.skipped_bytes;
                     continue;
@@ -80,21 +75,17 @@ mbus_frame_event mbus_frame_assembler::next() {
                 ++stats_.control_frames;
                 continue;
             case verdict::bad_checksum:
-            case verdict::bad_stop: {
-                // Only the start byte is dropped: if L itself was damaged, the next frame
-                // may begin inside the claimed length, and rescanning finds it. A frame that
-                // the line's idle gap cut in two was truncated; its "checksum" is just the
-                // next push's bytes, so name the real cause.
-                const bool cut_by_gap = buf_.cut_by_gap(c.size);
-                buf_.skip(1);
+            case verdict::bad_stop:
+                // A frame that the line's idle gap cut in two was truncated; its "checksum" is
+                // just the next push's bytes, so name the real cause.
                 ++stats_.bad_frames;
-                const errc why = cut_by_gap                        ? errc::truncated_frame
-                                 : c.what == verdict::bad_checksum ? errc::bad_checksum
-                                                                   : errc::bad_stop_byte;
-                return {mbus_frame_event::kind::error, {}, why};
-            }
+                return {mbus_frame_event::kind::error,
+                        {},
+                        buf_.reject(c.size)               ? errc::truncated_frame
+                        : c.what == verdict::bad_checksum ? errc::bad_checksum
+                                                          : errc::bad_stop_byte};
             case verdict::long_frame: {
-                const std::span<const std::uint8_t> raw = rest.first(c.size);
+                const std::span<const std::uint8_t> raw = buf_.rest().first(c.size);
                 mbus_frame f;
                 f.c = raw[4];
                 f.a = raw[5];

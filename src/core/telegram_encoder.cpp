@@ -162,7 +162,8 @@ std::vector<std::uint8_t> telegram_encoder::hdlc_frame(std::span<const std::uint
 std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_hdlc(
     std::span<const std::uint8_t> apdu, std::size_t max_info_len, bool llc,
     const hdlc_header& header) {
-    static constexpr std::uint8_t llc_header[] = {0xE6, 0xE7, 0x00};
+    static constexpr std::uint8_t llc_header[] = {llc::destination_lsap, llc::source_lsap_response,
+                                                  llc::quality};
     // Room for the LLC header and one byte; within the 11-bit length.
     max_info_len = std::clamp<std::size_t>(max_info_len, llc_header_size + 1, 2000);
     std::vector<std::vector<std::uint8_t>> frames;

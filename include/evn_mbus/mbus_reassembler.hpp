@@ -16,39 +16,16 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
-#include <vector>
 
 #include "evn_mbus/mbus_frame_assembler.hpp"
+#include "evn_mbus/reassembly_buffer.hpp"
+#include "evn_mbus/reassembly_event.hpp"
 
 namespace evn_mbus {
 
-struct reassembly_event {
-    enum class kind { need_more, telegram, error };
-    kind what = kind::need_more;
-    // For kind::telegram: the APDU (DBh/DCh/0Fh...), valid until the next add().
-    std::span<const std::uint8_t> apdu;
-    // For kind::telegram: every link frame of the push, back to back (for "raw" publishing).
-    std::span<const std::uint8_t> raw;
-    std::error_code error;  // for kind::error: this push (or this frame) was dropped
-    // Set when this frame, a segment 0, made an unfinished earlier push be dropped
-    // (missing_segment). Reported beside `what`, which is about the new push.
-    std::error_code dropped;
-
-    // kind::error for the frames in `raw`: what every reassembler returns for a bad frame.
-    static reassembly_event failed(std::span<const std::uint8_t> raw, std::error_code ec) {
-        reassembly_event ev;
-        ev.what = kind::error;
-        ev.raw = raw;
-        ev.error = ec;
-        return ev;
-    }
-};
-
-class telegram_reassembler {
+class mbus_reassembler {
   public:
-    // Upper bound on one APDU. The largest Austrian push is ~300 bytes; this leaves headroom
-    // for long profiles while keeping a lying length from growing memory.
-    static constexpr std::size_t max_apdu_size = 4096;
+    static constexpr std::size_t max_apdu_size = reassembly_buffer::max_apdu_size;
 
     // Takes one link frame. Returns a telegram when this frame completes one, an error when
     // this frame shows the push in progress (or this frame) to be unusable, else need_more.
@@ -58,11 +35,11 @@ class telegram_reassembler {
     // Starts over, dropping any partial telegram. Returns true if one was dropped.
     bool reset();
 
-    bool in_progress() const noexcept { return in_progress_; }
+    bool in_progress() const noexcept { return buf_.in_progress(); }
     // For a push in progress: the frames that came (back to back), how many, and how many the
     // push needs, estimated from its length and its fullest frame so far (0: not known, as
     // for a plain APDU, which has no length of its own).
-    std::span<const std::uint8_t> frames_so_far() const noexcept { return raw_; }
+    std::span<const std::uint8_t> frames_so_far() const noexcept { return buf_.raw(); }
     unsigned frames() const noexcept { return frames_; }
     unsigned frames_expected() const noexcept;
 
@@ -72,10 +49,7 @@ class telegram_reassembler {
     // error when the header is malformed.
     std::error_code needed_size(std::size_t& needed) const;
 
-    std::vector<std::uint8_t> apdu_;
-    std::vector<std::uint8_t> raw_;
-    bool in_progress_ = false;
-    bool done_ = false;  // the last call returned a telegram: clear on next add
+    reassembly_buffer buf_;
     unsigned next_segment_ = 0;
     unsigned frames_ = 0;
     std::size_t largest_piece_ = 0;  // APDU bytes of the fullest frame: the meter's frame size

@@ -1,7 +1,7 @@
 // Unit tests for the reassembly of DLMS APDUs from M-Bus segments
-// (evn_mbus/telegram_reassembler.hpp), with frames built here byte by byte and, separately,
+// (evn_mbus/mbus_reassembler.hpp), with frames built here byte by byte and, separately,
 // with telegram_encoder::segment_mbus and the frame assembler.
-#include "evn_mbus/telegram_reassembler.hpp"
+#include "evn_mbus/mbus_reassembler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ namespace {
 using bytes = std::vector<std::uint8_t>;
 using evn_mbus::errc;
 using evn_mbus::mbus_frame;
-using evn_mbus::telegram_reassembler;
+using evn_mbus::mbus_reassembler;
 using kind = evn_mbus::reassembly_event::kind;
 
 std::error_code ec_of(errc e) {
@@ -123,7 +123,7 @@ struct result {
     std::error_code dropped;
 };
 
-result add(telegram_reassembler& r, const segment& s) {
+result add(mbus_reassembler& r, const segment& s) {
     const evn_mbus::reassembly_event ev = r.add(s.view());
     result out;
     out.what = ev.what;
@@ -135,7 +135,7 @@ result add(telegram_reassembler& r, const segment& s) {
 }
 
 // Feeds all segments; every one but the last must say need_more; returns the last result.
-result add_all(telegram_reassembler& r, const std::vector<segment>& segments) {
+result add_all(mbus_reassembler& r, const std::vector<segment>& segments) {
     result last;
     for (std::size_t i = 0; i < segments.size(); ++i) {
         last = add(r, segments[i]);
@@ -154,7 +154,7 @@ bytes raw_of(const std::vector<segment>& segments) {
 }
 
 // Checks that, after whatever happened, a fresh push decodes.
-void expect_fresh_push_decodes(telegram_reassembler& r) {
+void expect_fresh_push_decodes(mbus_reassembler& r) {
     const bytes apdu = ciphered_apdu(40);
     const auto segments = split(apdu, {25});
     const result res = add_all(r, segments);
@@ -165,11 +165,11 @@ void expect_fresh_push_decodes(telegram_reassembler& r) {
 
 // ---- complete telegrams ----------------------------------------------------------------------
 
-TEST(telegram_reassembler, single_segment) {
+TEST(mbus_reassembler, single_segment) {
     const bytes apdu = ciphered_apdu(32);
     ASSERT_EQ(apdu.size(), 43u);
     const segment s = make_segment(0x10, apdu);
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_FALSE(r.in_progress());
     const result res = add(r, s);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
@@ -178,12 +178,12 @@ TEST(telegram_reassembler, single_segment) {
     EXPECT_FALSE(r.in_progress());
 }
 
-TEST(telegram_reassembler, two_segments) {
+TEST(mbus_reassembler, two_segments) {
     const bytes apdu = ciphered_apdu(32);
     const auto segments = split(apdu, {20});
     ASSERT_EQ(segments[0].raw[6], 0x00);
     ASSERT_EQ(segments[1].raw[6], 0x11);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result first = add(r, segments[0]);
     EXPECT_EQ(first.what, kind::need_more);
     EXPECT_TRUE(r.in_progress());
@@ -194,24 +194,24 @@ TEST(telegram_reassembler, two_segments) {
     EXPECT_FALSE(r.in_progress());
 }
 
-TEST(telegram_reassembler, general_ded_ciphering) {
+TEST(mbus_reassembler, general_ded_ciphering) {
     const bytes apdu = ciphered_apdu(50, 0xDC);
     const auto segments = split(apdu, {30});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, complete_when_length_satisfied_even_without_last_flag) {
+TEST(mbus_reassembler, complete_when_length_satisfied_even_without_last_flag) {
     const bytes apdu = ciphered_apdu(32);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x00, apdu));
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, header_split_across_many_small_segments) {
+TEST(mbus_reassembler, header_split_across_many_small_segments) {
     // Three APDU bytes per segment: the system title and length arrive piecemeal.
     const bytes apdu = ciphered_apdu(32);
     std::vector<std::size_t> cuts;
@@ -219,38 +219,38 @@ TEST(telegram_reassembler, header_split_across_many_small_segments) {
         cuts.push_back(c);
     const auto segments = split(apdu, cuts);
     ASSERT_EQ(segments.size(), 15u);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
     EXPECT_EQ(res.raw, raw_of(segments));
 }
 
-TEST(telegram_reassembler, long_form_length_81) {
+TEST(mbus_reassembler, long_form_length_81) {
     const bytes apdu = ciphered_apdu(200);
     ASSERT_EQ(apdu[10], 0x81);
     ASSERT_EQ(apdu[11], 200);
     const auto segments = split(apdu, {100});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, long_form_length_82_split_inside_the_length) {
+TEST(mbus_reassembler, long_form_length_82_split_inside_the_length) {
     const bytes apdu = ciphered_apdu(300);
     ASSERT_EQ(apdu.size(), 313u);
     ASSERT_EQ(apdu[10], 0x82);
     // Cuts after the 82h, after its first length byte, after the second, then in the content.
     const auto segments = split(apdu, {11, 12, 13, 160});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
     EXPECT_EQ(res.raw, raw_of(segments));
 }
 
-TEST(telegram_reassembler, sixteen_segments) {
+TEST(mbus_reassembler, sixteen_segments) {
     // Segment numbers 0..15 use the whole low nibble.
     const bytes apdu = ciphered_apdu(148);  // 81h 94h: 12 header bytes, 160 in all
     ASSERT_EQ(apdu.size(), 160u);
@@ -260,18 +260,18 @@ TEST(telegram_reassembler, sixteen_segments) {
     const auto segments = split(apdu, cuts);
     ASSERT_EQ(segments.size(), 16u);
     ASSERT_EQ(segments.back().raw[6], 0x1F);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, data_notification_completes_on_last_flag) {
+TEST(mbus_reassembler, data_notification_completes_on_last_flag) {
     // Unciphered data-notification: 0F long-invoke-id date-time(absent) body
     const bytes apdu =
         concat({bytes{0x0F, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x02, 0x12, 0x00, 0x05, 0x09, 0x03},
                 bytes{'A', 'B', 'C'}});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result first = add(r, make_segment(0x00, slice(apdu, 0, 7)));
     EXPECT_EQ(first.what, kind::need_more);
     EXPECT_TRUE(r.in_progress());
@@ -283,16 +283,16 @@ TEST(telegram_reassembler, data_notification_completes_on_last_flag) {
     EXPECT_FALSE(r.in_progress());
 }
 
-TEST(telegram_reassembler, data_notification_single_segment) {
+TEST(mbus_reassembler, data_notification_single_segment) {
     const bytes apdu{0x0F, 0x00, 0x00, 0x00, 0x01, 0x00, 0x11, 0x07};
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x10, apdu));
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, two_pushes_in_a_row) {
-    telegram_reassembler r;
+TEST(mbus_reassembler, two_pushes_in_a_row) {
+    mbus_reassembler r;
     const bytes a = ciphered_apdu(60);
     const auto sa = split(a, {30});
     const result ra = add_all(r, sa);
@@ -312,7 +312,7 @@ TEST(telegram_reassembler, two_pushes_in_a_row) {
 // Runs link frames through the assembler, then the reassembler.
 std::vector<result> through_the_stack(const std::vector<bytes>& frames, bytes* raw_stream) {
     evn_mbus::mbus_frame_assembler link;
-    telegram_reassembler r;
+    mbus_reassembler r;
     std::vector<result> results;
     for (const bytes& f : frames) {
         if (raw_stream) raw_stream->insert(raw_stream->end(), f.begin(), f.end());
@@ -334,7 +334,7 @@ std::vector<result> through_the_stack(const std::vector<bytes>& frames, bytes* r
     return results;
 }
 
-TEST(telegram_reassembler, encoder_segments_have_the_documented_layout) {
+TEST(mbus_reassembler, encoder_segments_have_the_documented_layout) {
     const bytes apdu = ciphered_apdu(300);
     const auto frames = evn_mbus::telegram_encoder::segment_mbus(apdu, 120);
     ASSERT_EQ(frames.size(), 3u);
@@ -360,7 +360,7 @@ TEST(telegram_reassembler, encoder_segments_have_the_documented_layout) {
     EXPECT_EQ(joined, apdu);
 }
 
-TEST(telegram_reassembler, encoder_assembler_reassembler_pipeline) {
+TEST(mbus_reassembler, encoder_assembler_reassembler_pipeline) {
     const bytes apdu = ciphered_apdu(300);
     const auto frames = evn_mbus::telegram_encoder::segment_mbus(apdu, 120);
     bytes stream;
@@ -374,7 +374,7 @@ TEST(telegram_reassembler, encoder_assembler_reassembler_pipeline) {
     EXPECT_EQ(results.back().raw, stream);
 }
 
-TEST(telegram_reassembler, encoder_default_chunk_kaifa_style) {
+TEST(mbus_reassembler, encoder_default_chunk_kaifa_style) {
     const bytes apdu = ciphered_apdu(250);  // 262 bytes: two frames of at most 245
     const auto frames = evn_mbus::telegram_encoder::segment_mbus(apdu);
     ASSERT_EQ(frames.size(), 2u);
@@ -387,7 +387,7 @@ TEST(telegram_reassembler, encoder_default_chunk_kaifa_style) {
     EXPECT_EQ(results[1].apdu, apdu);
 }
 
-TEST(telegram_reassembler, encoder_single_frame) {
+TEST(mbus_reassembler, encoder_single_frame) {
     const bytes apdu = ciphered_apdu(20);
     const auto frames = evn_mbus::telegram_encoder::segment_mbus(apdu);
     ASSERT_EQ(frames.size(), 1u);
@@ -398,7 +398,7 @@ TEST(telegram_reassembler, encoder_single_frame) {
     EXPECT_EQ(results[0].apdu, apdu);
 }
 
-TEST(telegram_reassembler, sagemcom_sized_single_frame) {
+TEST(mbus_reassembler, sagemcom_sized_single_frame) {
     // 253 APDU bytes in one frame: C A CI 01 67 + 253 = 258 bytes of user data, L = 02h.
     const bytes apdu = ciphered_apdu(253 - 12);
     ASSERT_EQ(apdu.size(), 253u);
@@ -413,10 +413,10 @@ TEST(telegram_reassembler, sagemcom_sized_single_frame) {
 
 // ---- errors ----------------------------------------------------------------------------------
 
-TEST(telegram_reassembler, unsupported_ci) {
+TEST(mbus_reassembler, unsupported_ci) {
     for (std::uint8_t ci : {std::uint8_t{0x20}, std::uint8_t{0x30}, std::uint8_t{0x72},
                             std::uint8_t{0x7A}, std::uint8_t{0xFF}}) {
-        telegram_reassembler r;
+        mbus_reassembler r;
         const result res = add(r, make_segment(ci, ciphered_apdu(10)));
         EXPECT_EQ(res.what, kind::error) << int{ci};
         EXPECT_EQ(res.error, ec_of(errc::unsupported_ci)) << int{ci};
@@ -425,12 +425,12 @@ TEST(telegram_reassembler, unsupported_ci) {
     }
 }
 
-TEST(telegram_reassembler, unsupported_ci_costs_only_that_frame) {
+TEST(mbus_reassembler, unsupported_ci_costs_only_that_frame) {
     // A frame of another kind (say a plain M-Bus 72h frame from a second device) between two
     // segments is reported and ignored: the push in progress still completes.
     const bytes apdu = ciphered_apdu(40);
     const auto segments = split(apdu, {20});
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, segments[0]).what, kind::need_more);
     const result bad = add(r, make_segment(0x72, bytes{0x00}));
     EXPECT_EQ(bad.what, kind::error);
@@ -441,9 +441,9 @@ TEST(telegram_reassembler, unsupported_ci_costs_only_that_frame) {
     EXPECT_EQ(done.apdu, apdu);
 }
 
-TEST(telegram_reassembler, frame_too_short) {
+TEST(mbus_reassembler, frame_too_short) {
     for (const bytes& payload : {bytes{}, bytes{0x01}}) {
-        telegram_reassembler r;
+        mbus_reassembler r;
         const result res = add(r, make_raw_segment(0x10, payload));
         EXPECT_EQ(res.what, kind::error) << payload.size();
         EXPECT_EQ(res.error, ec_of(errc::frame_too_short)) << payload.size();
@@ -451,9 +451,9 @@ TEST(telegram_reassembler, frame_too_short) {
     }
 }
 
-TEST(telegram_reassembler, continuation_without_start_is_missing_segment) {
+TEST(mbus_reassembler, continuation_without_start_is_missing_segment) {
     for (std::uint8_t ci : {std::uint8_t{0x01}, std::uint8_t{0x11}, std::uint8_t{0x05}}) {
-        telegram_reassembler r;
+        mbus_reassembler r;
         const result res = add(r, make_segment(ci, content(20)));
         EXPECT_EQ(res.what, kind::error) << int{ci};
         EXPECT_EQ(res.error, ec_of(errc::missing_segment)) << int{ci};
@@ -462,9 +462,9 @@ TEST(telegram_reassembler, continuation_without_start_is_missing_segment) {
     }
 }
 
-TEST(telegram_reassembler, skipped_segment_is_missing_segment) {
+TEST(mbus_reassembler, skipped_segment_is_missing_segment) {
     const bytes apdu = ciphered_apdu(60);
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(apdu, 0, 20))).what, kind::need_more);
     const result res = add(r, make_segment(0x02, slice(apdu, 20, 40)));
     EXPECT_EQ(res.what, kind::error);
@@ -473,17 +473,17 @@ TEST(telegram_reassembler, skipped_segment_is_missing_segment) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, skipped_last_segment_is_missing_segment) {
+TEST(mbus_reassembler, skipped_last_segment_is_missing_segment) {
     const bytes apdu = ciphered_apdu(60);
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(apdu, 0, 20))).what, kind::need_more);
     const result res = add(r, make_segment(0x12, slice(apdu, 40, apdu.size())));
     EXPECT_EQ(res.what, kind::error);
     EXPECT_EQ(res.error, ec_of(errc::missing_segment));
 }
 
-TEST(telegram_reassembler, continuation_after_a_complete_telegram_is_missing_segment) {
-    telegram_reassembler r;
+TEST(mbus_reassembler, continuation_after_a_complete_telegram_is_missing_segment) {
+    mbus_reassembler r;
     const result done = add(r, make_segment(0x10, ciphered_apdu(10)));
     ASSERT_EQ(done.what, kind::telegram);
     const result res = add(r, make_segment(0x11, content(10)));
@@ -491,12 +491,12 @@ TEST(telegram_reassembler, continuation_after_a_complete_telegram_is_missing_seg
     EXPECT_EQ(res.error, ec_of(errc::missing_segment));
 }
 
-TEST(telegram_reassembler, new_start_drops_the_old_push_and_begins_the_new_one) {
+TEST(mbus_reassembler, new_start_drops_the_old_push_and_begins_the_new_one) {
     const bytes old_apdu = ciphered_apdu(60);
     const bytes new_apdu = ciphered_apdu(50, 0xDC);
     const auto old_segments = split(old_apdu, {30});
     const auto new_segments = split(new_apdu, {25});
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, old_segments[0]).what, kind::need_more);
     const result restart = add(r, new_segments[0]);
     EXPECT_EQ(restart.what, kind::need_more);
@@ -508,11 +508,11 @@ TEST(telegram_reassembler, new_start_drops_the_old_push_and_begins_the_new_one) 
     EXPECT_EQ(done.raw, raw_of(new_segments));  // nothing of the dropped push
 }
 
-TEST(telegram_reassembler, new_start_with_a_data_notification) {
+TEST(mbus_reassembler, new_start_with_a_data_notification) {
     // The old push is dropped (reported in `dropped`), and the data-notification push that replaced
     // it is not lost: a segment 0 always starts afresh.
     const bytes old_apdu = ciphered_apdu(60);
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(old_apdu, 0, 30))).what, kind::need_more);
     const bytes data_notification{0x0F, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00};
     const result restart = add(r, make_segment(0x00, data_notification));
@@ -523,9 +523,9 @@ TEST(telegram_reassembler, new_start_with_a_data_notification) {
     EXPECT_EQ(done.apdu, concat({data_notification, bytes{0x11, 0x05}}));
 }
 
-TEST(telegram_reassembler, truncated_telegram_single_segment) {
+TEST(mbus_reassembler, truncated_telegram_single_segment) {
     const bytes apdu = ciphered_apdu(32);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x10, slice(apdu, 0, 21)));
     EXPECT_EQ(res.what, kind::error);
     EXPECT_EQ(res.error, ec_of(errc::truncated_telegram));
@@ -533,9 +533,9 @@ TEST(telegram_reassembler, truncated_telegram_single_segment) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, truncated_telegram_in_last_of_several_segments) {
+TEST(mbus_reassembler, truncated_telegram_in_last_of_several_segments) {
     const bytes apdu = ciphered_apdu(100);
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(apdu, 0, 40))).what, kind::need_more);
     const result res = add(r, make_segment(0x11, slice(apdu, 40, 80)));
     EXPECT_EQ(res.what, kind::error);
@@ -543,18 +543,18 @@ TEST(telegram_reassembler, truncated_telegram_in_last_of_several_segments) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, truncated_telegram_inside_the_header) {
-    telegram_reassembler r;
+TEST(mbus_reassembler, truncated_telegram_inside_the_header) {
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x10, bytes{0xDB, 0x08, 0x4B, 0x46}));
     EXPECT_EQ(res.what, kind::error);
     EXPECT_EQ(res.error, ec_of(errc::truncated_telegram));
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, length_mismatch_single_segment) {
+TEST(mbus_reassembler, length_mismatch_single_segment) {
     // The length says 5, the segment carries 10 content bytes.
     const bytes apdu = concat({bytes{0xDB, 0x08}, title, bytes{0x05}, content(10)});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x10, apdu));
     EXPECT_EQ(res.what, kind::error);
     EXPECT_EQ(res.error, ec_of(errc::length_mismatch));
@@ -562,10 +562,10 @@ TEST(telegram_reassembler, length_mismatch_single_segment) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, length_mismatch_across_segments) {
+TEST(mbus_reassembler, length_mismatch_across_segments) {
     // The length says 30; the second segment overshoots by 4 bytes.
     const bytes apdu = concat({bytes{0xDB, 0x08}, title, bytes{0x1E}, content(34)});
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_EQ(add(r, make_segment(0x00, slice(apdu, 0, 20))).what, kind::need_more);
     const result res = add(r, make_segment(0x11, slice(apdu, 20, apdu.size())));
     EXPECT_EQ(res.what, kind::error);
@@ -573,20 +573,20 @@ TEST(telegram_reassembler, length_mismatch_across_segments) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, length_mismatch_without_last_flag) {
+TEST(mbus_reassembler, length_mismatch_without_last_flag) {
     const bytes apdu = concat({bytes{0xDB, 0x08}, title, bytes{0x05}, content(10)});
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add(r, make_segment(0x00, apdu));
     EXPECT_EQ(res.what, kind::error);
     EXPECT_EQ(res.error, ec_of(errc::length_mismatch));
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, lying_length_is_telegram_too_long) {
+TEST(mbus_reassembler, lying_length_is_telegram_too_long) {
     for (const bytes& length :
          {bytes{0x82, 0xFF, 0xFF}, bytes{0x82, 0x10, 0x00}, bytes{0x83, 0x01, 0x00, 0x00}}) {
         const bytes head = concat({bytes{0xDB, 0x08}, title, length, content(40)});
-        telegram_reassembler r;
+        mbus_reassembler r;
         const result res = add(r, make_segment(0x00, head));
         EXPECT_EQ(res.what, kind::error) << ::testing::PrintToString(length);
         EXPECT_EQ(res.error, ec_of(errc::telegram_too_long)) << ::testing::PrintToString(length);
@@ -595,25 +595,25 @@ TEST(telegram_reassembler, lying_length_is_telegram_too_long) {
     }
 }
 
-TEST(telegram_reassembler, largest_allowed_length_is_accepted) {
+TEST(mbus_reassembler, largest_allowed_length_is_accepted) {
     // DB 08 title 82 0F F3 + 4083 bytes = 4096 = max_apdu_size.
-    const std::size_t content_size = telegram_reassembler::max_apdu_size - 13;
+    const std::size_t content_size = mbus_reassembler::max_apdu_size - 13;
     const bytes apdu = ciphered_apdu(content_size);
-    ASSERT_EQ(apdu.size(), telegram_reassembler::max_apdu_size);
+    ASSERT_EQ(apdu.size(), mbus_reassembler::max_apdu_size);
     std::vector<std::size_t> cuts;
     for (std::size_t c = 300; c < apdu.size(); c += 300)
         cuts.push_back(c);
     ASSERT_LE(cuts.size() + 1, 16u);
     const auto segments = split(apdu, cuts);
-    telegram_reassembler r;
+    mbus_reassembler r;
     const result res = add_all(r, segments);
     ASSERT_EQ(res.what, kind::telegram) << res.error;
     EXPECT_EQ(res.apdu, apdu);
 }
 
-TEST(telegram_reassembler, unbounded_data_notification_is_telegram_too_long) {
+TEST(mbus_reassembler, unbounded_data_notification_is_telegram_too_long) {
     // A 0F APDU has no length of its own; segments without the last flag keep coming.
-    telegram_reassembler r;
+    mbus_reassembler r;
     bool too_long = false;
     for (std::uint8_t n = 0; n < 15 && !too_long; ++n) {
         bytes chunk = content(1000, n);
@@ -625,7 +625,7 @@ TEST(telegram_reassembler, unbounded_data_notification_is_telegram_too_long) {
             too_long = true;
             // No more than max_apdu_size bytes may have been accepted.
             EXPECT_GT((static_cast<std::size_t>(n) + 1) * 1000,
-                      telegram_reassembler::max_apdu_size);
+                      mbus_reassembler::max_apdu_size);
         }
     }
     EXPECT_TRUE(too_long);
@@ -635,10 +635,10 @@ TEST(telegram_reassembler, unbounded_data_notification_is_telegram_too_long) {
 
 // ---- reset -----------------------------------------------------------------------------------
 
-TEST(telegram_reassembler, reset_drops_the_partial_telegram) {
+TEST(mbus_reassembler, reset_drops_the_partial_telegram) {
     const bytes apdu = ciphered_apdu(40);
     const auto segments = split(apdu, {20});
-    telegram_reassembler r;
+    mbus_reassembler r;
     EXPECT_FALSE(r.reset());
     EXPECT_EQ(add(r, segments[0]).what, kind::need_more);
     EXPECT_TRUE(r.in_progress());
@@ -651,8 +651,8 @@ TEST(telegram_reassembler, reset_drops_the_partial_telegram) {
     expect_fresh_push_decodes(r);
 }
 
-TEST(telegram_reassembler, reset_after_a_complete_telegram_drops_nothing) {
-    telegram_reassembler r;
+TEST(mbus_reassembler, reset_after_a_complete_telegram_drops_nothing) {
+    mbus_reassembler r;
     ASSERT_EQ(add(r, make_segment(0x10, ciphered_apdu(10))).what, kind::telegram);
     EXPECT_FALSE(r.reset());
 }
