@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "fixture_layout.hpp"
 #include "fixture_loader.hpp"
 #include "process.hpp"
 
@@ -103,7 +104,8 @@ TEST(decode_cli, wrong_key_says_so_and_fails) {
 TEST(decode_cli, a_bad_telegram_does_not_stop_the_next) {
     const auto& c = capture_by_id("evn_kaifa_ma309_doc");
     std::vector<bytes> damaged = c.frames;
-    damaged[0][30] ^= 0x04;
+    // After DB 08 title(8) 81 F8 20 counter(4): the fifth ciphertext byte (checksum fails).
+    damaged[0][mbus_at::dlms_length + 2 + 1 + 4 + 4] ^= 0x04;
     std::string input = "# good, damaged, good\n";
     for (const std::vector<bytes>* frames : {&c.frames, &std::as_const(damaged), &c.frames}) {
         for (const auto& f : *frames)

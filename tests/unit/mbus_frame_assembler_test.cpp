@@ -15,6 +15,7 @@
 
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/telegram_encoder.hpp"
+#include "fixture_layout.hpp"
 
 namespace {
 
@@ -22,6 +23,7 @@ using bytes = std::vector<std::uint8_t>;
 using evn_mbus::errc;
 using evn_mbus::mbus_frame_assembler;
 using kind = evn_mbus::mbus_frame_event::kind;
+namespace mbus_at = evn_mbus::test::mbus_at;
 
 std::error_code ec_of(errc e) {
     return evn_mbus::make_error_code(e);
@@ -364,7 +366,8 @@ TEST(mbus_frame_assembler, partial_frame_stays_buffered) {
 
 TEST(mbus_frame_assembler, bad_checksum_then_good_frame) {
     bytes bad = real_frame;
-    bad[24] = static_cast<std::uint8_t>(bad[24] + 1);
+    constexpr std::size_t checksum = mbus_at::checksum(0x14);  // real_frame's L
+    bad[checksum] = static_cast<std::uint8_t>(bad[checksum] + 1);
     mbus_frame_assembler a;
     feed(a, concat({bad, real_frame}));
     const auto events = drain(a);
@@ -379,7 +382,7 @@ TEST(mbus_frame_assembler, bad_checksum_then_good_frame) {
 
 TEST(mbus_frame_assembler, corrupted_data_byte_is_bad_checksum) {
     bytes bad = real_frame;
-    bad[12] ^= 0x01;
+    bad[mbus_at::segment_data + 3] ^= 0x01;  // the fourth ciphertext byte
     mbus_frame_assembler a;
     feed(a, bad);
     const auto events = drain(a);
@@ -406,7 +409,8 @@ TEST(mbus_frame_assembler, bad_stop_byte_then_good_frame) {
 
 TEST(mbus_frame_assembler, bad_frame_split_byte_by_byte) {
     bytes bad = real_frame;
-    bad[24] = static_cast<std::uint8_t>(bad[24] ^ 0x40);
+    constexpr std::size_t checksum = mbus_at::checksum(0x14);  // real_frame's L
+    bad[checksum] = static_cast<std::uint8_t>(bad[checksum] ^ 0x40);
     const bytes stream = concat({bad, real_frame});
     mbus_frame_assembler a;
     std::vector<event_copy> all;

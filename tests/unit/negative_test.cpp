@@ -6,6 +6,7 @@
 
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/telegram_encoder.hpp"
+#include "fixture_layout.hpp"
 #include "fixture_loader.hpp"
 
 namespace evn_mbus::test {
@@ -80,7 +81,8 @@ TEST_P(negative, first_frame_only_is_an_incomplete_push_at_the_end_of_input) {
 
 TEST_P(negative, bad_checksum_costs_only_its_push) {
     auto frames = c().frames;
-    frames[0][20] ^= 0x01;
+    // A byte of the DLMS length field (81 F8 / 82 01 09): the M-Bus checksum no longer matches.
+    frames[0][mbus_at::dlms_length + 1] ^= 0x01;
     bytes data = concat(frames);
     const bytes g = good();
     data.insert(data.end(), g.begin(), g.end());
@@ -94,7 +96,7 @@ TEST_P(negative, bad_checksum_costs_only_its_push) {
 
 TEST_P(negative, bad_stop_byte) {
     auto frames = c().frames;
-    frames[1].back() = 0x17;
+    frames[1].back() = 0x17;  // the stop byte 16 of the last segment
     const auto out = decode_all(c().keys, concat(frames));
     EXPECT_TRUE(out.readings.empty());
     ASSERT_FALSE(out.errors.empty());
@@ -196,7 +198,7 @@ TEST_P(negative, dlms_length_longer_than_the_segments_carry) {
     auto frames = c().frames;
     bytes& f = frames[0];
     // 68 L L 68 C A CI STSAP DTSAP | DB 08 title(8) | length...
-    const std::size_t len_pos = 9 + 2 + 8;
+    const std::size_t len_pos = mbus_at::dlms_length;
     if (f[len_pos] == 0x81) {
         f[len_pos + 1] = static_cast<std::uint8_t>(f[len_pos + 1] + 1);
     } else {
@@ -213,7 +215,7 @@ TEST_P(negative, dlms_length_longer_than_the_segments_carry) {
 TEST_P(negative, dlms_length_shorter_than_the_segments_carry) {
     auto frames = c().frames;
     bytes& f = frames[0];
-    const std::size_t len_pos = 9 + 2 + 8;
+    const std::size_t len_pos = mbus_at::dlms_length;
     if (f[len_pos] == 0x81) {
         f[len_pos + 1] = static_cast<std::uint8_t>(f[len_pos + 1] - 1);
     } else {
@@ -228,7 +230,8 @@ TEST_P(negative, dlms_length_shorter_than_the_segments_carry) {
 
 TEST_P(negative, three_pushes_with_damage_in_the_middle_deliver_the_two_intact_ones) {
     auto damaged = c().frames;
-    damaged[1][10] ^= 0xFF;  // checksum no longer matches
+    // The second ciphertext byte of the last segment: its checksum no longer matches.
+    damaged[1][mbus_at::segment_data + 1] ^= 0xFF;
     bytes data = good();
     const bytes d = concat(damaged);
     const bytes g = good();
@@ -261,7 +264,7 @@ class authenticated_synthetic : public ::testing::Test {
 
 TEST_F(authenticated_synthetic, altered_ciphertext_is_a_tag_mismatch) {
     bytes apdu = make(capture_by_id("evn_kaifa_ma309_doc").plaintext);
-    apdu[40] ^= 0x01;
+    apdu[40] ^= 0x01;  // after DB 08 title(8) 82 01 04 30 counter(4): ciphertext byte 23
     telegram_decoder dec(keys_);
     reading r;
     EXPECT_EQ(dec.decode_apdu(apdu, r), errc::tag_mismatch);
