@@ -100,7 +100,7 @@ std::map<int, std::uint16_t> sockets_connected_to(std::uint16_t port) {
     return out;
 }
 
-class MqttPublisher : public ::testing::Test {
+class mqtt_publisher : public ::testing::Test {
   protected:
     void SetUp() override {
         const auto& c = test::capture_by_id("evn_kaifa_ma309_doc");
@@ -149,7 +149,7 @@ class MqttPublisher : public ::testing::Test {
             io.run_for(5ms);
     }
 
-    void stop(mqtt_publisher& p) {
+    void stop(evn_mbus::mqtt_publisher& p) {
         bool done = false;
         p.stop([&] { done = true; });
         EXPECT_TRUE(run_until([&] { return done; }, 5s)) << "stop() did not call done";
@@ -192,10 +192,10 @@ class MqttPublisher : public ::testing::Test {
     test::bytes raw;
 };
 
-TEST_F(MqttPublisher, PublishesEveryTopicOfARealReading) {
+TEST_F(mqtt_publisher, publishes_every_topic_of_a_real_reading) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"t1/#"});
-    mqtt_publisher pub(io, config_for(broker, "t1"), log);
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "t1"), log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
     EXPECT_EQ(log_count("MQTT broker " + broker.uri() + " connected"), 1u) << log_text();
@@ -263,7 +263,7 @@ TEST_F(MqttPublisher, PublishesEveryTopicOfARealReading) {
 // a topic for each of its eight named values, none for what it does not send.
 // raw carries the link frames as received, still encrypted; raw_plain, when switched on, the
 // decrypted APDU (a data-notification: tag 0F), as the decoder saw it.
-TEST_F(MqttPublisher, RawIsTheFramesAsReceivedAndRawPlainTheDecryptedApdu) {
+TEST_F(mqtt_publisher, raw_is_the_frames_as_received_and_raw_plain_the_decrypted_apdu) {
     telegram_decoder dec(test::capture_by_id("evn_kaifa_ma309_doc").keys);
     dec.feed(raw);
     dec.on_idle_gap();
@@ -278,8 +278,8 @@ TEST_F(MqttPublisher, RawIsTheFramesAsReceivedAndRawPlainTheDecryptedApdu) {
     on.publish_raw_plain = true;
     auto off = config_for(broker, "rp2");
     EXPECT_FALSE(off.publish_raw_plain) << "off by default";
-    mqtt_publisher p1(io, on, log);
-    mqtt_publisher p2(io, off, log);
+    evn_mbus::mqtt_publisher p1(io, on, log);
+    evn_mbus::mqtt_publisher p2(io, off, log);
     p1.start();
     p2.start();
     ASSERT_TRUE(run_until([&] { return p1.stats().connected && p2.stats().connected; }));
@@ -296,7 +296,7 @@ TEST_F(MqttPublisher, RawIsTheFramesAsReceivedAndRawPlainTheDecryptedApdu) {
     EXPECT_EQ(sub.payloads("rp2/raw"), std::vector<std::string>{lower(to_hex(raw))});
 }
 
-TEST_F(MqttPublisher, PublishesTheNamedValuesOfAnImpliedObisProfile) {
+TEST_F(mqtt_publisher, publishes_the_named_values_of_an_implied_obis_profile) {
     const auto& c = test::capture_by_id("wienernetze_siemens_rddl");
     telegram_decoder dec(decoder_keys{});
     reading r;
@@ -308,7 +308,7 @@ TEST_F(MqttPublisher, PublishesTheNamedValuesOfAnImpliedObisProfile) {
     auto config = config_for(broker, "p1");
     config.discovery.enabled = false;
     config.publish_raw = false;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
     pub.publish_reading(r, c.plaintext);
@@ -340,7 +340,7 @@ TEST_F(MqttPublisher, PublishesTheNamedValuesOfAnImpliedObisProfile) {
     EXPECT_EQ(nlohmann::json::parse(sub.payloads("p1/state").front()), to_json(r));
 }
 
-TEST_F(MqttPublisher, SwitchesTurnTopicGroupsOff) {
+TEST_F(mqtt_publisher, switches_turn_topic_groups_off) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"s1/#", "s2/#"});
 
@@ -350,12 +350,12 @@ TEST_F(MqttPublisher, SwitchesTurnTopicGroupsOff) {
     c1.publish_raw = false;
     c1.qos = 0;
     c1.retain = true;
-    mqtt_publisher p1(io, c1, log);
+    evn_mbus::mqtt_publisher p1(io, c1, log);
     p1.start();
     // Per-value topics and raw, no state.
     auto c2 = config_for(broker, "s2");
     c2.publish_json = false;
-    mqtt_publisher p2(io, c2, log);
+    evn_mbus::mqtt_publisher p2(io, c2, log);
     p2.start();
     ASSERT_TRUE(run_until([&] { return p1.stats().connected && p2.stats().connected; }));
 
@@ -383,11 +383,11 @@ TEST_F(MqttPublisher, SwitchesTurnTopicGroupsOff) {
     EXPECT_TRUE(retained(broker, "s2/w_p", 0).empty());
 }
 
-TEST_F(MqttPublisher, WillSaysOfflineWhenTheConnectionDiesAbruptly) {
+TEST_F(mqtt_publisher, will_says_offline_when_the_connection_dies_abruptly) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"w1/status"});
 
-    mqtt_publisher pub(io, config_for(broker, "w1"), log);
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "w1"), log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
     ASSERT_TRUE(sub.wait_for_count("w1/status", 1));
@@ -419,10 +419,10 @@ TEST_F(MqttPublisher, WillSaysOfflineWhenTheConnectionDiesAbruptly) {
     stop(pub);
 }
 
-TEST_F(MqttPublisher, QueuedReadingsArriveInOrderAfterBrokerRestart) {
+TEST_F(mqtt_publisher, queued_readings_arrive_in_order_after_broker_restart) {
     mosquitto_broker broker;
     auto sub = std::make_unique<mqtt_subscriber>(broker.uri(), std::vector<std::string>{"q1/#"});
-    mqtt_publisher pub(io, config_for(broker, "q1"), log);
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "q1"), log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
     for (int i = 0; i < 3; ++i)
@@ -478,9 +478,9 @@ TEST_F(MqttPublisher, QueuedReadingsArriveInOrderAfterBrokerRestart) {
     EXPECT_EQ(log_count("connected again; sending 7 queued reading(s)"), 1u) << log_text();
 }
 
-TEST_F(MqttPublisher, MessagesInFlightWhenTheConnectionDiesAreSentAgain) {
+TEST_F(mqtt_publisher, messages_in_flight_when_the_connection_dies_are_sent_again) {
     mosquitto_broker broker;
-    mqtt_publisher pub(io, config_for(broker, "f1"), log);
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "f1"), log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
     // A frozen broker takes the messages into its socket buffer but never acknowledges them;
@@ -505,12 +505,12 @@ TEST_F(MqttPublisher, MessagesInFlightWhenTheConnectionDiesAreSentAgain) {
                                              clock_of(2, sample)}));
 }
 
-TEST_F(MqttPublisher, FullQueueDropsTheOldestAndCountsIt) {
+TEST_F(mqtt_publisher, full_queue_drops_the_oldest_and_counts_it) {
     mosquitto_broker broker;
     broker.stop();  // the port is known, but nothing listens: the broker is "down"
     auto config = config_for(broker, "o1");
     config.queue_size = 5;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     for (int i = 0; i < 8; ++i)
         pub.publish_reading(numbered(i), raw);
@@ -551,11 +551,11 @@ TEST_F(MqttPublisher, FullQueueDropsTheOldestAndCountsIt) {
 
 // Readings faster than the broker confirms them, while connected: the queue overflows, and
 // the warning says the broker does not keep up, not that it is unreachable (it never was).
-TEST_F(MqttPublisher, ABurstWhileConnectedSaysTheBrokerDoesNotKeepUp) {
+TEST_F(mqtt_publisher, a_burst_while_connected_says_the_broker_does_not_keep_up) {
     mosquitto_broker broker;
     auto config = config_for(broker, "b1");
     config.queue_size = 5;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
     // The loop does not run meanwhile, so no confirmation can be taken in: a broker that
@@ -584,13 +584,13 @@ constexpr bool malloc_is_glibcs = true;
 
 // mqtt.queue_max_mb bounds the queue's memory whatever mqtt.queue_size says; the bytes counted
 // per reading are what malloc really holds for it (within a fifth).
-TEST_F(MqttPublisher, TheQueueIsBoundedByMemoryToo) {
+TEST_F(mqtt_publisher, the_queue_is_bounded_by_memory_too) {
     mosquitto_broker broker;
     broker.stop();
     auto config = config_for(broker, "m1");
     config.queue_size = 1000000;
     config.queue_max_mb = 1;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     const int n = 300;  // less than 1 MiB's worth
     const auto before = ::mallinfo2().uordblks;
@@ -626,12 +626,12 @@ TEST_F(MqttPublisher, TheQueueIsBoundedByMemoryToo) {
 // A frozen broker (SIGSTOP) keeps the connection open and confirms nothing. Paho's keepalive
 // would notice after two to three intervals; the publisher tells it after one, says so, and
 // connects again; once the broker is back, the reading waiting arrives.
-TEST_F(MqttPublisher, AFrozenBrokerIsToldAfterAKeepaliveAndLeftForANewConnection) {
+TEST_F(mqtt_publisher, a_frozen_broker_is_told_after_a_keepalive_and_left_for_a_new_connection) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"z1/clock"});
     auto config = config_for(broker, "z1");
     config.keepalive = 5s;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
     pub.publish_reading(numbered(0), raw);
@@ -665,11 +665,11 @@ TEST_F(MqttPublisher, AFrozenBrokerIsToldAfterAKeepaliveAndLeftForANewConnection
     stop(pub);
 }
 
-TEST_F(MqttPublisher, DiscoveryIsPublishedAndRepublishedWhenHomeAssistantComesOnline) {
+TEST_F(mqtt_publisher, discovery_is_published_and_republished_when_home_assistant_comes_online) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"ha-d1/#"});
     auto config = config_for(broker, "d1");
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
     EXPECT_TRUE(sub.messages().empty()) << "no discovery before the meter number is known";
@@ -718,10 +718,10 @@ TEST_F(MqttPublisher, DiscoveryIsPublishedAndRepublishedWhenHomeAssistantComesOn
     stop(pub);
 }
 
-TEST_F(MqttPublisher, StopDeliversWhatIsQueuedThenSaysOffline) {
+TEST_F(mqtt_publisher, stop_delivers_what_is_queued_then_says_offline) {
     mosquitto_broker broker;
     mqtt_subscriber sub(broker.uri(), {"x1/#"});
-    mqtt_publisher pub(io, config_for(broker, "x1"), log);
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "x1"), log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
     // More than Paho gets at a time, and stop() right away.
@@ -757,10 +757,10 @@ TEST_F(MqttPublisher, StopDeliversWhatIsQueuedThenSaysOffline) {
 
 // Stopped while the broker is away, the publisher keeps trying until mqtt.shutdown_timeout
 // (less the final second) and then gives up, saying what was lost.
-TEST_F(MqttPublisher, StopWhileTheBrokerIsDownTriesUntilTheBoundThenGivesUp) {
+TEST_F(mqtt_publisher, stop_while_the_broker_is_down_tries_until_the_bound_then_gives_up) {
     mosquitto_broker broker;
     broker.stop();
-    mqtt_publisher pub(io, config_for(broker, "x2"), log);  // shutdown_timeout 2 s
+    evn_mbus::mqtt_publisher pub(io, config_for(broker, "x2"), log);  // shutdown_timeout 2 s
     pub.start();
     pub.publish_reading(numbered(0), raw);
     pub.publish_reading(numbered(1), raw);
@@ -787,12 +787,12 @@ TEST_F(MqttPublisher, StopWhileTheBrokerIsDownTriesUntilTheBoundThenGivesUp) {
 
 // A broker back within the bound gets the queued readings and then "offline": a crashed
 // broker never sent the will, so without this its retained "online" would stand.
-TEST_F(MqttPublisher, StopWhileTheBrokerIsDownDeliversIfItReturnsWithinTheBound) {
+TEST_F(mqtt_publisher, stop_while_the_broker_is_down_delivers_if_it_returns_within_the_bound) {
     mosquitto_broker broker;
     broker.stop();
     auto config = config_for(broker, "x4");
     config.shutdown_timeout = 4s;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     pub.publish_reading(numbered(0), raw);
     pub.publish_reading(numbered(1), raw);
@@ -808,10 +808,10 @@ TEST_F(MqttPublisher, StopWhileTheBrokerIsDownDeliversIfItReturnsWithinTheBound)
     EXPECT_EQ(retained(broker, "x4/status"), std::vector<std::string>{"offline"});
 }
 
-TEST_F(MqttPublisher, DestroyedWithoutStopStillSaysOffline) {
+TEST_F(mqtt_publisher, destroyed_without_stop_still_says_offline) {
     mosquitto_broker broker;
     {
-        mqtt_publisher pub(io, config_for(broker, "x3"), log);
+        evn_mbus::mqtt_publisher pub(io, config_for(broker, "x3"), log);
         pub.start();
         ASSERT_TRUE(run_until([&] { return pub.stats().connected; }));
         EXPECT_EQ(retained(broker, "x3/status"), std::vector<std::string>{"online"});
@@ -820,10 +820,10 @@ TEST_F(MqttPublisher, DestroyedWithoutStopStillSaysOffline) {
     run_for(100ms);  // callbacks still posted must find the publisher gone, harmlessly
 }
 
-TEST_F(MqttPublisher, RejectsSettingsThatCannotWork) {
+TEST_F(mqtt_publisher, rejects_settings_that_cannot_work) {
     mqtt_config c;
     c.uri = "http://localhost:1883";
-    mqtt_publisher bad_uri(io, c, log);
+    evn_mbus::mqtt_publisher bad_uri(io, c, log);
     try {
         bad_uri.start();
         FAIL() << "an http:// broker address was accepted";
@@ -832,7 +832,7 @@ TEST_F(MqttPublisher, RejectsSettingsThatCannotWork) {
     }
     c.uri = "tcp://127.0.0.1:1";
     c.password_file = "/nonexistent/evn-mbus-password";
-    mqtt_publisher bad_file(io, c, log);
+    evn_mbus::mqtt_publisher bad_file(io, c, log);
     try {
         bad_file.start();
         FAIL() << "a missing password_file was accepted";
@@ -844,11 +844,11 @@ TEST_F(MqttPublisher, RejectsSettingsThatCannotWork) {
 // Two publishers with the same client id knock each other off the broker for ever: Mosquitto
 // closes the older connection whenever the other one connects, and all that either sees is a
 // lost connection. The log says what is probably going on and which setting to change.
-TEST_F(MqttPublisher, SaysWhenAnotherClientMayBeUsingTheSameClientId) {
+TEST_F(mqtt_publisher, says_when_another_client_may_be_using_the_same_client_id) {
     mosquitto_broker broker;
     const auto config = config_for(broker, "c1");
-    mqtt_publisher a(io, config, log);
-    mqtt_publisher b(io, config, log);
+    evn_mbus::mqtt_publisher a(io, config, log);
+    evn_mbus::mqtt_publisher b(io, config, log);
     a.start();
     b.start();
     ASSERT_TRUE(run_until(
@@ -870,14 +870,14 @@ TEST_F(MqttPublisher, SaysWhenAnotherClientMayBeUsingTheSameClientId) {
 // connection when one comes, giving no reason (MQTT 3.1.1 has none to give), and the publisher
 // would send it again on every reconnect. It finds out which messages are too big, says so,
 // drops them, and the rest keeps flowing.
-TEST_F(MqttPublisher, MessagesTooBigForTheBrokerAreDroppedAndTheRestKeepsFlowing) {
+TEST_F(mqtt_publisher, messages_too_big_for_the_broker_are_dropped_and_the_rest_keeps_flowing) {
     mosquitto_broker broker(mosquitto_broker::options{{}, {"max_packet_size 400"}});
     mqtt_subscriber sub(broker.uri(), {"b1/#"});
     const auto config = config_for(broker, "b1");
     const auto state_size = mqtt_packet_limit::packet_size(
         std::string("b1/state").size(), to_json(sample).dump().size(), config.qos);
     ASSERT_GE(state_size, 400u);
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     // A reading every 200 ms, until the values arrive.
     int i = 0;
@@ -911,10 +911,10 @@ TEST_F(MqttPublisher, MessagesTooBigForTheBrokerAreDroppedAndTheRestKeepsFlowing
     stop(pub);
 }
 
-class MqttPublisherTls : public MqttPublisher {
+class mqtt_publisher_tls : public mqtt_publisher {
   protected:
     void SetUp() override {
-        MqttPublisher::SetUp();
+        mqtt_publisher::SetUp();
         good = test::make_test_pki(pki.path(), "");
         wrong = test::make_test_pki(pki.path(), "wrong-");
     }
@@ -922,13 +922,13 @@ class MqttPublisherTls : public MqttPublisher {
     test::tls_files good, wrong;
 };
 
-TEST_F(MqttPublisherTls, ConnectsAndPublishesOverTls) {
+TEST_F(mqtt_publisher_tls, connects_and_publishes_over_tls) {
     mosquitto_broker broker(mosquitto_broker::options{good, {}});
     mqtt_subscriber sub(broker.uri(), {"tls1/#"});
     auto config = config_for(broker, "tls1");
     config.uri = broker.tls_uri("localhost");
     config.tls.ca_file = good.ca_file;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return pub.stats().connected; })) << log_text();
     pub.publish_reading(sample, raw);
@@ -940,13 +940,13 @@ TEST_F(MqttPublisherTls, ConnectsAndPublishesOverTls) {
     EXPECT_NE(broker.log().find("evn-mbus-test-tls1"), std::string::npos);
 }
 
-TEST_F(MqttPublisherTls, RefusesABrokerSignedByAnotherCa) {
+TEST_F(mqtt_publisher_tls, refuses_a_broker_signed_by_another_ca) {
     mosquitto_broker broker(mosquitto_broker::options{good, {}});
     mqtt_subscriber sub(broker.uri(), {"tls2/#"});
     auto config = config_for(broker, "tls2");
     config.uri = broker.tls_uri("localhost");
     config.tls.ca_file = wrong.ca_file;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return log_count("cannot connect") > 0; }, 8s)) << log_text();
     const auto text = log_text();
@@ -962,14 +962,14 @@ TEST_F(MqttPublisherTls, RefusesABrokerSignedByAnotherCa) {
     stop(pub);
 }
 
-TEST_F(MqttPublisherTls, ChecksTheHostName) {
+TEST_F(mqtt_publisher_tls, checks_the_host_name) {
     // A certificate for "localhost" only, reached as 127.0.0.1.
     const auto localhost_only = test::make_test_pki(pki.path(), "dns-", "DNS:localhost");
     mosquitto_broker broker(mosquitto_broker::options{localhost_only, {}});
     auto config = config_for(broker, "tls3");
     config.uri = broker.tls_uri("127.0.0.1");
     config.tls.ca_file = localhost_only.ca_file;
-    mqtt_publisher pub(io, config, log);
+    evn_mbus::mqtt_publisher pub(io, config, log);
     pub.start();
     ASSERT_TRUE(run_until([&] { return log_count("cannot connect") > 0; }, 8s)) << log_text();
     EXPECT_NE(log_text().find("mismatch"), std::string::npos) << log_text();
@@ -980,7 +980,7 @@ TEST_F(MqttPublisherTls, ChecksTheHostName) {
     // With mqtt.tls.verify off, the same broker is accepted.
     config.tls.verify = false;
     config.client_id += "-noverify";
-    mqtt_publisher lax(io, config, log);
+    evn_mbus::mqtt_publisher lax(io, config, log);
     lax.start();
     ASSERT_TRUE(run_until([&] { return lax.stats().connected; })) << log_text();
     stop(lax);

@@ -9,7 +9,7 @@ namespace {
 using namespace std::chrono_literals;
 const auto t0 = connection_churn::clock::time_point{} + 1000s;
 
-TEST(ConnectionChurn, ThreeShortConnectionsInARowAreReportedOnce) {
+TEST(connection_churn, three_short_connections_in_a_row_are_reported_once) {
     connection_churn c;
     auto now = t0;
     int reported = 0;
@@ -26,7 +26,7 @@ TEST(ConnectionChurn, ThreeShortConnectionsInARowAreReportedOnce) {
     EXPECT_TRUE(c.churning());
 }
 
-TEST(ConnectionChurn, ALongConnectionEndsTheStreak) {
+TEST(connection_churn, a_long_connection_ends_the_streak) {
     connection_churn c;
     auto now = t0;
     for (int i = 0; i < 2; ++i) {
@@ -44,7 +44,7 @@ TEST(ConnectionChurn, ALongConnectionEndsTheStreak) {
     EXPECT_TRUE(c.lost(now += 1s, false)) << "a new streak is reported again";
 }
 
-TEST(ConnectionChurn, ExplainedLossesDoNotCount) {
+TEST(connection_churn, explained_losses_do_not_count) {
     connection_churn c;
     auto now = t0;
     for (int i = 0; i < 6; ++i) {
@@ -54,7 +54,7 @@ TEST(ConnectionChurn, ExplainedLossesDoNotCount) {
     EXPECT_FALSE(c.churning());
 }
 
-TEST(ConnectionChurn, ALossWithoutAConnectionIsNotAShortOne) {
+TEST(connection_churn, a_loss_without_a_connection_is_not_a_short_one) {
     connection_churn c;
     for (int i = 0; i < 5; ++i)
         EXPECT_FALSE(c.lost(t0 + std::chrono::seconds(i), false));

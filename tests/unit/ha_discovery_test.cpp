@@ -36,7 +36,7 @@ nlohmann::json expected_availability(const std::string& prefix) {
     });
 }
 
-TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
+TEST(ha_discovery, one_sensor_per_value_of_a_three_phase_meter) {
     const auto r = decoded("evn_kaifa_ma309_doc");
     const mqtt_config config;
     const auto ms = ha_discovery_messages(r, config);
@@ -110,7 +110,7 @@ TEST(HaDiscovery, OneSensorPerValueOfAThreePhaseMeter) {
     EXPECT_EQ(sensor(ms, "u2").at("name"), "Voltage L2");
 }
 
-TEST(HaDiscovery, OnlyTheValuesTheMeterSends) {
+TEST(ha_discovery, only_the_values_the_meter_sends) {
     // Tinetz' Kaifa example carries single-phase values only.
     const auto r = decoded("tinetz_kaifa_ma309_doc");
     ASSERT_FALSE(r.meter_number.empty());
@@ -134,7 +134,7 @@ TEST(HaDiscovery, OnlyTheValuesTheMeterSends) {
 
 // The Wiener Netze Siemens IM350 (real capture, plaintext; implied OBIS codes): energy,
 // reactive energy, power and reactive power, nothing else.
-TEST(HaDiscovery, ImpliedObisProfileGetsItsSensors) {
+TEST(ha_discovery, implied_obis_profile_gets_its_sensors) {
     const auto& c = test::capture_by_id("wienernetze_siemens_rddl");
     telegram_decoder dec(decoder_keys{});
     reading r;
@@ -169,7 +169,7 @@ TEST(HaDiscovery, ImpliedObisProfileGetsItsSensors) {
 
 // Synthetic: a reading with every named quantity gets one sensor each, in the documented
 // order, each with a unit, device class and state class Home Assistant accepts.
-TEST(HaDiscovery, EveryNamedQuantityHasASensor) {
+TEST(ha_discovery, every_named_quantity_has_a_sensor) {
     reading r;
     r.meter_number = "TEST0001";
     r.title = {'L', 'G', 'Z', 0, 0, 0, 0, 1};
@@ -211,7 +211,7 @@ TEST(HaDiscovery, EveryNamedQuantityHasASensor) {
 
 // The Landis+Gyr E450 sends no meter number: the device is its system title (4C475A677370B177,
 // "LGZ" and five serial bytes), the same for every push, so that its entities stay put.
-TEST(HaDiscovery, MeterWithoutNumberIsIdentifiedBySystemTitle) {
+TEST(ha_discovery, meter_without_number_is_identified_by_system_title) {
     const auto r = decoded("lgz_e450_landis_gyr_e450");
     ASSERT_TRUE(r.meter_number.empty());
     const auto ms = ha_discovery_messages(r, mqtt_config{});
@@ -245,7 +245,7 @@ TEST(HaDiscovery, MeterWithoutNumberIsIdentifiedBySystemTitle) {
 }
 
 // A meter that sends its number keeps the ids it always had, system title or not.
-TEST(HaDiscovery, MeterNumberStaysTheIdentityWhenThereIsATitle) {
+TEST(ha_discovery, meter_number_stays_the_identity_when_there_is_a_title) {
     auto r = decoded("evn_kaifa_ma309_doc");
     ASSERT_NE(r.title, system_title{});
     const auto ms = ha_discovery_messages(r, mqtt_config{});
@@ -257,7 +257,7 @@ TEST(HaDiscovery, MeterNumberStaysTheIdentityWhenThereIsATitle) {
               "evn-mbus-181220000009-w_p");
 }
 
-TEST(MeterAvailability, OnlineWhileReadingsFlowOfflineWhenSilentOrLost) {
+TEST(meter_availability, online_while_readings_flow_offline_when_silent_or_lost) {
     using namespace std::chrono_literals;
     const meter_availability::clock::time_point t0{};
     meter_availability m(60s);
@@ -290,7 +290,7 @@ TEST(MeterAvailability, OnlineWhileReadingsFlowOfflineWhenSilentOrLost) {
     EXPECT_TRUE(unlimited.check(t0 + 10s));
 }
 
-TEST(HaDiscovery, KilowattHoursDivideInHomeAssistant) {
+TEST(ha_discovery, kilowatt_hours_divide_in_home_assistant) {
     const auto r = decoded("evn_kaifa_ma309_doc");
     mqtt_config config;
     config.discovery.unit = energy_unit::kwh;
@@ -304,7 +304,7 @@ TEST(HaDiscovery, KilowattHoursDivideInHomeAssistant) {
     EXPECT_FALSE(sensor(ms, "p_p").contains("value_template"));
 }
 
-TEST(HaDiscovery, StateTopicWhenPerValueTopicsAreOff) {
+TEST(ha_discovery, state_topic_when_per_value_topics_are_off) {
     const auto r = decoded("evn_kaifa_ma309_doc");
     mqtt_config config;
     config.publish_values = false;
@@ -322,7 +322,7 @@ TEST(HaDiscovery, StateTopicWhenPerValueTopicsAreOff) {
     EXPECT_TRUE(ha_discovery_messages(r, config).empty());
 }
 
-TEST(HaDiscovery, PrefixExpiryAndIdentity) {
+TEST(ha_discovery, prefix_expiry_and_identity) {
     auto r = decoded("evn_kaifa_ma309_doc");
     mqtt_config config;
     config.discovery.prefix = "ha";

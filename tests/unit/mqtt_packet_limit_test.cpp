@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 using kind = mqtt_packet_limit::verdict::kind;
 const auto t0 = mqtt_packet_limit::clock::time_point{} + 1000s;
 
-TEST(MqttPacketLimit, PacketSizeCountsHeaderTopicPacketIdAndPayload) {
+TEST(mqtt_packet_limit, packet_size_counts_header_topic_packet_id_and_payload) {
     // 1 type byte, 1 length byte, 2 topic length, topic, 2 packet id, payload.
     EXPECT_EQ(mqtt_packet_limit::packet_size(9, 100, 1), 1u + 1 + 2 + 9 + 2 + 100);
     EXPECT_EQ(mqtt_packet_limit::packet_size(9, 100, 0), 1u + 1 + 2 + 9 + 100);
@@ -21,7 +21,7 @@ TEST(MqttPacketLimit, PacketSizeCountsHeaderTopicPacketIdAndPayload) {
     EXPECT_EQ(mqtt_packet_limit::packet_size(0, 125, 0), 1u + 1 + 2 + 125);
 }
 
-TEST(MqttPacketLimit, TwoLossesRightAfterATooBigMessageSetTheLimit) {
+TEST(mqtt_packet_limit, two_losses_right_after_a_too_big_message_set_the_limit) {
     mqtt_packet_limit l;
     for (int round = 0; round < 2; ++round) {
         l.connected();
@@ -39,7 +39,7 @@ TEST(MqttPacketLimit, TwoLossesRightAfterATooBigMessageSetTheLimit) {
     EXPECT_TRUE(l.fits(699));
 }
 
-TEST(MqttPacketLimit, TheSmallerOfTwoBlamedMessagesSetsTheLimit) {
+TEST(mqtt_packet_limit, the_smaller_of_two_blamed_messages_sets_the_limit) {
     mqtt_packet_limit l;
     l.sent("evn/state", 700, t0);
     EXPECT_EQ(l.lost(t0 + 10ms).what, kind::suspect);
@@ -51,7 +51,7 @@ TEST(MqttPacketLimit, TheSmallerOfTwoBlamedMessagesSetsTheLimit) {
     EXPECT_EQ(l.limit(), 500u);
 }
 
-TEST(MqttPacketLimit, AMessageNoLargerThanOneConfirmedIsNeverBlamed) {
+TEST(mqtt_packet_limit, a_message_no_larger_than_one_confirmed_is_never_blamed) {
     mqtt_packet_limit l;
     l.confirmed(l.sent("evn/state", 700, t0));
     for (int round = 0; round < 3; ++round) {
@@ -62,7 +62,7 @@ TEST(MqttPacketLimit, AMessageNoLargerThanOneConfirmedIsNeverBlamed) {
     EXPECT_FALSE(l.limit());
 }
 
-TEST(MqttPacketLimit, ALossWithoutSuspectInBetweenStartsOver) {
+TEST(mqtt_packet_limit, a_loss_without_suspect_in_between_starts_over) {
     mqtt_packet_limit l;
     l.sent("evn/state", 700, t0);
     EXPECT_EQ(l.lost(t0 + 10ms).what, kind::suspect);
@@ -74,7 +74,7 @@ TEST(MqttPacketLimit, ALossWithoutSuspectInBetweenStartsOver) {
     EXPECT_FALSE(l.limit());
 }
 
-TEST(MqttPacketLimit, ASmallMessageIsNeverBlamed) {
+TEST(mqtt_packet_limit, a_small_message_is_never_blamed) {
     mqtt_packet_limit l;
     for (int round = 0; round < 3; ++round) {
         l.connected();
@@ -84,7 +84,7 @@ TEST(MqttPacketLimit, ASmallMessageIsNeverBlamed) {
     EXPECT_FALSE(l.limit());
 }
 
-TEST(MqttPacketLimit, AMessageSentLongBeforeTheLossIsNotBlamed) {
+TEST(mqtt_packet_limit, a_message_sent_long_before_the_loss_is_not_blamed) {
     mqtt_packet_limit l;
     for (int round = 0; round < 3; ++round) {
         l.connected();
@@ -95,7 +95,7 @@ TEST(MqttPacketLimit, AMessageSentLongBeforeTheLossIsNotBlamed) {
     EXPECT_FALSE(l.limit());
 }
 
-TEST(MqttPacketLimit, OnceALimitIsKnownOneLossLowersIt) {
+TEST(mqtt_packet_limit, once_a_limit_is_known_one_loss_lowers_it) {
     mqtt_packet_limit l;
     const std::pair<std::size_t, kind> rounds[] = {
         {700, kind::suspect}, {700, kind::too_big}, {500, kind::too_big}, {400, kind::too_big}};
