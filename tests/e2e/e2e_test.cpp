@@ -14,6 +14,7 @@
 
 #include "child_process.hpp"
 #include "evn_mbus/hex.hpp"
+#include "fixture_loader.hpp"
 #include "json_lines.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
@@ -28,7 +29,7 @@ using nlohmann::json;
 
 const std::string binary = EVN_MBUS_BINARY;
 const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
-const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
+const std::string evn_key = key_hex("evn_kaifa_ma309_doc");
 
 std::vector<json> parse_all(const std::vector<std::string>& payloads) {
     std::vector<json> out;
@@ -102,10 +103,9 @@ TEST(e2e, synthetic_pushes_arrive_exactly_as_the_simulator_encoded_them) {
     c.stop_daemon();
 }
 
+// The keys come from fixtures/vectors.json (only the Landis+Gyr capture has an auth key).
 struct replay_case {
     std::string id;
-    std::string key;
-    std::string auth_key;  // only the Landis+Gyr capture is authenticated
     std::string detected;  // what the first-reading line says about meter and link
 };
 
@@ -119,7 +119,9 @@ class e2e_replay : public ::testing::TestWithParam<replay_case> {};
 // The capture is written to the line twice: the second time it is the same telegram, frame
 // counter and all (a repeat or a replay), which is published once and reported.
 TEST_P(e2e_replay, capture_through_the_chain_equals_decode_published_once) {
-    const auto& [id, key, auth_key, detected] = GetParam();
+    const auto& [id, detected] = GetParam();
+    const std::string key = key_hex(id);
+    const std::string auth_key = auth_key_hex(id);
     const std::string file = fixtures + "/" + id + ".hex";
     std::vector<std::string> decode{binary, "decode", "--key", key};
     if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
@@ -160,21 +162,15 @@ TEST_P(e2e_replay, capture_through_the_chain_equals_decode_published_once) {
 
 INSTANTIATE_TEST_SUITE_P(
     captures, e2e_replay,
-    ::testing::Values(replay_case{"evn_kaifa_ma309_doc", evn_key, "", "Kaifa (KFM), M-Bus"},
-                      replay_case{"tinetz_kaifa_ma309_doc", "101112131415161718191A1B1C1D1E1F", "",
-                                  "Kaifa (KFM), M-Bus"},
-                      replay_case{"evn_sagemcom_t210d_fkw9", "E36344D76C1F6E5DD9F54258B5508866", "",
-                                  "Sagemcom (SAG), M-Bus"},
-                      // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens
-                      // IM350 (Wiener Netze), Iskraemeco AM550 (Kärnten Netz).
-                      replay_case{"lgz_e450_landis_gyr_e450", "5C316162209EBB790B52EB0E7FC5B11C",
-                                  "92705C5C97286064EABAE38D190F87A4",
-                                  "Landis+Gyr (LGZ), HDLC, general block transfer"},
-                      replay_case{"wienernetze_siemens_rddl", "4F9278B252D90B3F742F5711232AD27A",
-                                  "", "Siemens (SMS), HDLC"},
-                      replay_case{"iskra_am550_kaerntennetz_amsreader_gh787",
-                                  "F9897984D43D3108AAFC4DE19DA85713", "",
-                                  "Iskraemeco (ISK), HDLC"}),
+    ::testing::Values(
+        replay_case{"evn_kaifa_ma309_doc", "Kaifa (KFM), M-Bus"},
+        replay_case{"tinetz_kaifa_ma309_doc", "Kaifa (KFM), M-Bus"},
+        replay_case{"evn_sagemcom_t210d_fkw9", "Sagemcom (SAG), M-Bus"},
+        // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens
+        // IM350 (Wiener Netze), Iskraemeco AM550 (Kärnten Netz).
+        replay_case{"lgz_e450_landis_gyr_e450", "Landis+Gyr (LGZ), HDLC, general block transfer"},
+        replay_case{"wienernetze_siemens_rddl", "Siemens (SMS), HDLC"},
+        replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "Iskraemeco (ISK), HDLC"}),
     [](const auto& param_info) { return param_info.param.id; });
 
 // Every push the simulator drops (it loses a continuation frame, so the push cannot be

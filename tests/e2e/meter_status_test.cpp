@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "child_process.hpp"
+#include "fixture_loader.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
 #include "temp_dir.hpp"
@@ -19,7 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string binary = EVN_MBUS_BINARY;
-const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
+const std::string evn_key = key_hex("evn_kaifa_ma309_doc");
 const std::string meter_status = "evn/meter_status";
 
 // The last payload on `topic`, or "" when none came.
@@ -177,7 +178,7 @@ TEST(meter_status, a_meter_without_number_is_announced_by_its_system_title) {
         binary, "simulate", "--link", r.link(), "--interval", "1", "--replay",
         std::string(EVN_MBUS_FIXTURES_DIR) + "/lgz_e450_landis_gyr_e450.hex"});
     ASSERT_TRUE(r.simulator->wait_for_stdout_lines(1, 10s)) << r.simulator->err();
-    r.start_daemon("5C316162209EBB790B52EB0E7FC5B11C", "92705C5C97286064EABAE38D190F87A4");
+    r.start_daemon(key_hex("lgz_e450_landis_gyr_e450"), auth_key_hex("lgz_e450_landis_gyr_e450"));
     const std::string topic = "homeassistant/sensor/evn-mbus-4C475A677370B177/w_p/config";
     ASSERT_TRUE(r.sub.wait_for_count(topic, 1, 30s)) << r.daemon->err();
     const auto w_p = nlohmann::json::parse(r.sub.payloads(topic).front());

@@ -49,6 +49,15 @@ const capture& capture_by_id(const std::string& id) {
     throw std::runtime_error("no fixture " + id);
 }
 
+std::string key_hex(const std::string& id) {
+    return to_hex(capture_by_id(id).keys.key);
+}
+
+std::string auth_key_hex(const std::string& id) {
+    const auto& auth_key = capture_by_id(id).keys.auth_key;
+    return auth_key ? to_hex(*auth_key) : std::string();
+}
+
 std::vector<capture> mbus_captures() {
     std::vector<capture> out;
     for (const auto& c : all_captures()) {

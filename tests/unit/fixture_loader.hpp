@@ -26,6 +26,10 @@ struct capture {
 
 const std::vector<capture>& all_captures();
 const capture& capture_by_id(const std::string& id);
+// A capture's keys as the command line and the configuration take them (hex digits); the
+// authentication key is empty when none was published.
+std::string key_hex(const std::string& id);
+std::string auth_key_hex(const std::string& id);
 // The M-Bus captures only (HDLC ones are decoded by a later link layer).
 std::vector<capture> mbus_captures();
 
