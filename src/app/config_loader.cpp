@@ -17,6 +17,7 @@
 
 #include "client_id.hpp"
 #include "key_text.hpp"
+#include "serial_line.hpp"
 #include "small_file.hpp"
 #include "uri_text.hpp"
 #include "yaml_indicator.hpp"
@@ -585,16 +586,12 @@ void loader::read_choice(const entry& e, choices<E> options, E& out) {
 }
 
 void loader::read_baud(const entry& e, unsigned& out) {
-    // The speeds termios (and so every serial driver) offers in this range.
-    static constexpr unsigned speeds[] = {300,  600,   1200,  1800,  2400,  4800,
-                                          9600, 19200, 38400, 57600, 115200};
-    const auto v = integer(e, 300, 115200, "bit/s");
+    const auto v = integer(e, serial_bauds().front(), serial_bauds().back(), "bit/s");
     if (!v) return;
-    if (std::find(std::begin(speeds), std::end(speeds), *v) == std::end(speeds)) {
+    if (!is_serial_baud(static_cast<unsigned>(*v))) {
         add(e.path, e.value_pos,
-            e.path + " is " + std::to_string(*v) +
-                ", which a serial port cannot use; use one of 300, 600, 1200, 1800, 2400, 4800, "
-                "9600, 19200, 38400, 57600 or 115200 (the M-Bus customer interface uses 2400)");
+            e.path + " is " + std::to_string(*v) + ", which a serial port cannot use; use one of " +
+                serial_baud_choices() + " (the M-Bus customer interface uses 2400)");
         return;
     }
     out = static_cast<unsigned>(*v);

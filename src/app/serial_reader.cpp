@@ -4,7 +4,6 @@
 #include <pwd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,8 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+
+#include "serial_line.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -132,41 +133,12 @@ std::string serial_reader::describe_permission_denied(const std::string& device,
            restart + "; retrying";
 }
 
-std::error_code serial_reader::apply_line_settings() {
-    using sp = asio::serial_port_base;
-    boost::system::error_code ec;
-    port_.set_option(sp::baud_rate(config_.baud), ec);
-    if (ec) return ec;
-    port_.set_option(sp::character_size(config_.data_bits), ec);
-    if (ec) return ec;
-    const auto parity = config_.parity == serial_parity::even  ? sp::parity::even
-                        : config_.parity == serial_parity::odd ? sp::parity::odd
-                                                               : sp::parity::none;
-    port_.set_option(sp::parity(parity), ec);
-    if (ec) return ec;
-    port_.set_option(
-        sp::stop_bits(config_.stop_bits == 2 ? sp::stop_bits::two : sp::stop_bits::one), ec);
-    if (ec) return ec;
-    port_.set_option(sp::flow_control(sp::flow_control::none), ec);
-    if (ec) return ec;
-    // Asio leaves the receiver's parity checking off; the meter's even parity is checked by
-    // the UART only if INPCK is set. Bytes with a parity error are then read as 0 and fail the
-    // frame checksum instead of passing silently.
-    termios tio{};
-    if (::tcgetattr(port_.native_handle(), &tio) == 0 && config_.parity != serial_parity::none) {
-        tio.c_iflag |= INPCK;
-        tio.c_iflag &= static_cast<tcflag_t>(~(IGNPAR | PARMRK));
-        ::tcsetattr(port_.native_handle(), TCSANOW, &tio);
-    }
-    return {};
-}
-
 void serial_reader::try_open() {
     if (!running_) return;
     boost::system::error_code ec;
     port_.open(config_.device, ec);
     if (!ec) {
-        if (auto settings = apply_line_settings()) {
+        if (auto settings = apply_line_settings(port_, config_)) {
             boost::system::error_code ignored;
             port_.close(ignored);
             fail("cannot configure serial device " + config_.device + " (" +

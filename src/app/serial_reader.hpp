@@ -75,7 +75,6 @@ class serial_reader {
     void read_some();
     void arm_idle_timer();
     void fail(const std::string& what);
-    std::error_code apply_line_settings();
 
     boost::asio::io_context& io_;
     serial_config config_;

@@ -26,6 +26,7 @@
 #include "load_profile.hpp"
 #include "pty_device.hpp"
 #include "reading_json.hpp"
+#include "serial_line.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -113,6 +114,8 @@ speed_t baud_constant(unsigned baud) {
             return B600;
         case 1200:
             return B1200;
+        case 1800:
+            return B1800;
         case 2400:
             return B2400;
         case 4800:
@@ -127,8 +130,6 @@ speed_t baud_constant(unsigned baud) {
             return B57600;
         case 115200:
             return B115200;
-        case 230400:
-            return B230400;
         default:
             return B0;
     }
@@ -525,8 +526,10 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         err << prefix << "--interval, --frame-gap-ms and --speed must be positive numbers\n";
         return 2;
     }
-    if (o.baud == 0) {
-        err << prefix << "--baud must be a positive number; EVN's meters send at 2400\n";
+    if (!is_serial_baud(o.baud)) {
+        // The daemon's serial.baud takes the same speeds: a simulated line must be one it reads.
+        err << prefix << "--baud " << o.baud << ": serial ports take " << serial_baud_choices()
+            << " (like serial.baud in the configuration); EVN's meters send at 2400\n";
         return 2;
     }
     if (!o.device.empty() && !o.link.empty()) {
@@ -608,12 +611,6 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         out << sink.name() << std::endl;
     } else {
         if (auto ec = sink.open_device(o.device, o.baud)) {
-            if (ec == std::errc::invalid_argument) {
-                err << prefix << "--baud " << o.baud << ": serial ports take 300, 600, 1200, "
-                    << "2400, 4800, 9600, 19200, 38400, 57600, 115200 or 230400; EVN's meters "
-                    << "send at 2400\n";
-                return 2;
-            }
             err << prefix << "cannot open " << o.device << ": " << ec.message()
                 << ". Check the name (ls /dev/ttyUSB* /dev/serial/by-id/), that the adapter is "
                    "plugged in and that you may use it (group dialout).\n";

@@ -352,5 +352,31 @@ TEST_F(simulate_cli, unusable_options_and_missing_port_are_explained) {
     EXPECT_NE(bad_rate.err.find("between 0 and 1"), std::string::npos) << bad_rate.err;
 }
 
+TEST_F(simulate_cli, a_baud_the_daemon_rejects_is_rejected_before_anything_is_sent) {
+    // serial.baud stops at 115200; a simulated line at 230400 is one the daemon cannot read,
+    // so the simulator says so, on a pty as on a file, and sends nothing.
+    const std::string file = path("out.bin");
+    for (const std::vector<std::string>& where :
+         {std::vector<std::string>{"--device", file}, std::vector<std::string>{"--pty"}}) {
+        for (const char* baud : {"230400", "0", "2401"}) {
+            std::vector<std::string> args{binary, "simulate", "--baud", baud, "--count", "1"};
+            args.insert(args.end(), where.begin(), where.end());
+            const auto sim = run_process(args);
+            EXPECT_EQ(sim.status, 2) << baud << ": " << sim.err;
+            EXPECT_EQ(sim.out, "") << baud;
+            EXPECT_NE(sim.err.find(std::string("--baud ") + baud + ": serial ports take 300, "),
+                      std::string::npos)
+                << sim.err;
+            EXPECT_NE(sim.err.find("57600 or 115200"), std::string::npos) << sim.err;
+        }
+    }
+    struct stat st {};
+    EXPECT_NE(::stat(file.c_str(), &st), 0) << "the output file was created";
+    // The speeds the configuration takes are all accepted, 1800 too.
+    const auto ok = run_process(
+        {binary, "simulate", "--baud", "1800", "--device", file, "--speed", "max", "--count", "1"});
+    EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
 }  // namespace
 }  // namespace evn_mbus::test
