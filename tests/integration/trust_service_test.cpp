@@ -259,7 +259,11 @@ TEST(trust_service, journal_target_without_a_journal_falls_back_to_stderr) {
     rig r;
     write_file(r.config, config_text(r.uart.link().string(), evn_key));
     child_process ok({binary, "run", "--config", r.config, "--no-mqtt", "--log-target", "journal"});
-    EXPECT_TRUE(ok.wait_for_stderr("open", 10s)) << ok.err();
+    // The first summary comes from the running loop: SIGTERM is then not one of the start-up
+    // (that case is startup_signal_test's). Under ThreadSanitizer, a SIGTERM sent at "open",
+    // still blocked, was lost in 1 run of 3 when it was unblocked (ThreadSanitizer's own
+    // deferral of signals; the plain and ASan builds pass the start-up tests' 1,300 runs).
+    EXPECT_TRUE(ok.wait_for_stderr("summary:", 10s)) << ok.err();
     ok.signal(SIGTERM);
     EXPECT_EQ(ok.wait(10s), 0) << ok.err();
     EXPECT_NE(ok.err().find("stopped"), std::string::npos) << ok.err();
