@@ -53,13 +53,6 @@ class frame_buffer {
     // The next `n` bytes are a frame the caller hands out: kept until the next release().
     void hand_out(std::size_t n) noexcept { handed_out_ = n; }
 
-    // True while the cursor is before the last idle gap: an unfinished frame here never ends.
-    bool before_gap() const noexcept { return pos_ < flush_until_; }
-    // True when a candidate of `size` bytes at the cursor spans the last idle gap.
-    bool cut_by_gap(std::size_t size) const noexcept {
-        return pos_ < flush_until_ && pos_ + size > flush_until_;
-    }
-
     // For a candidate at the cursor that needs more bytes. Returns true when the caller is to
     // wait for them (the decided bytes are dropped meanwhile); false when an idle gap came
     // after the candidate: it will never complete, so its first byte is dropped and the
@@ -83,10 +76,17 @@ class frame_buffer {
         return cut;
     }
 
-    // Drops the bytes before the cursor (the next feed() does it anyway).
+  private:
+    // Drops the bytes before the cursor: before appending, and while waiting for more.
     void compact();
 
-  private:
+    // True while the cursor is before the last idle gap: an unfinished frame here never ends.
+    bool before_gap() const noexcept { return pos_ < flush_until_; }
+    // True when a candidate of `size` bytes at the cursor spans the last idle gap.
+    bool cut_by_gap(std::size_t size) const noexcept {
+        return pos_ < flush_until_ && pos_ + size > flush_until_;
+    }
+
     std::vector<std::uint8_t> buf_;
     std::size_t pos_ = 0;          // first undecided byte in buf_
     std::size_t handed_out_ = 0;   // bytes of the last frame handed out, dropped at release()

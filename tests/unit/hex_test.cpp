@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -226,6 +227,28 @@ TEST(error_name, codes_convert_and_have_messages) {
     EXPECT_NE(ec, ec_of(errc::bad_stop_byte));
     EXPECT_TRUE(static_cast<bool>(ec));
     EXPECT_FALSE(ec.message().empty());
+}
+
+TEST(error_name, every_code_has_its_own_name_and_a_message) {
+    std::set<std::string_view> names;
+    std::set<std::string> messages;
+    const auto last = static_cast<int>(errc::incomplete_push);
+    for (int v = 0; v <= last; ++v) {
+        const auto e = static_cast<errc>(v);
+        const std::string_view name = evn_mbus::error_name(e);
+        EXPECT_NE(name, "unknown") << v;
+        EXPECT_TRUE(names.insert(name).second) << "name used twice: " << name;
+        const std::string message = ec_of(e).message();
+        EXPECT_NE(message, "unknown error") << name;
+        EXPECT_TRUE(messages.insert(message).second) << "message used twice: " << message;
+    }
+    EXPECT_EQ(evn_mbus::error_name(errc::ok), "ok");
+    EXPECT_EQ(evn_mbus::error_name(errc::incomplete_push), "incomplete_push");
+    // A value past the table is not a core error: it says so instead of reading past the end.
+    const auto beyond = static_cast<errc>(last + 1);
+    EXPECT_EQ(evn_mbus::error_name(beyond), "unknown");
+    EXPECT_EQ(ec_of(beyond).message(), "unknown error");
+    EXPECT_EQ(evn_mbus::error_name(std::make_error_code(std::errc::io_error)), "other");
 }
 
 }  // namespace
