@@ -35,6 +35,7 @@
 #include "mqtt_packet_limit.hpp"
 #include "queue_budget.hpp"
 #include "reading_json.hpp"
+#include "small_file.hpp"
 #include "uri_text.hpp"
 
 namespace evn_mbus {
@@ -54,48 +55,6 @@ constexpr auto watch_interval = 1s;  // how often a stalled publish window is lo
 constexpr auto probe_timeout = 5s;
 constexpr std::chrono::milliseconds disconnect_wait{500};  // for "offline" without stop()
 constexpr std::chrono::milliseconds stop_grace{1000};      // stop()'s final phase at most
-
-struct broker_address {
-    std::string host;
-    std::string port;
-    bool tls = false;
-};
-
-// tcp:// mqtt:// ws:// plain, ssl:// mqtts:// wss:// TLS (the schemes Paho knows).
-std::optional<broker_address> parse_uri(const std::string& uri) {
-    const auto sep = uri.find("://");
-    if (sep == std::string::npos) return std::nullopt;
-    const std::string scheme = uri.substr(0, sep);
-    broker_address a;
-    if (scheme == "tcp" || scheme == "mqtt") {
-        a.port = "1883";
-    } else if (scheme == "ssl" || scheme == "mqtts") {
-        a.port = "8883";
-        a.tls = true;
-    } else if (scheme == "ws") {
-        a.port = "80";
-    } else if (scheme == "wss") {
-        a.port = "443";
-        a.tls = true;
-    } else {
-        return std::nullopt;
-    }
-    std::string rest = uri.substr(sep + 3);
-    if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
-        const auto close = rest.find(']');
-        if (close == std::string::npos) return std::nullopt;
-        a.host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size() && rest[close + 1] == ':') a.port = rest.substr(close + 2);
-    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-        a.host = rest.substr(0, colon);
-        a.port = rest.substr(colon + 1);
-    } else {
-        a.host = rest;
-    }
-    if (a.host.empty()) return std::nullopt;
-    return a;
-}
 
 std::string connack_reason(int rc) {
     switch (rc) {
@@ -350,10 +309,7 @@ std::string read_password_file(const std::string& path) {
                                  ". Make sure it exists and the evn-mbus user may read it.");
     }
     std::string pw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!pw.empty() &&
-           (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ' || pw.back() == '\t')) {
-        pw.pop_back();
-    }
+    trim_secret_file_text(pw);
     return pw;
 }
 
@@ -429,7 +385,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                                      "' must not hold a user name or password: set "
                                      "mqtt.username and mqtt.password instead");
         }
-        address_ = parse_uri(config_.uri);
+        address_ = parse_broker_uri(config_.uri);
         if (!address_) {
             throw std::runtime_error("mqtt.uri '" + config_.uri +
                                      "' is not a broker address: write tcp://host:1883 or, "

@@ -53,4 +53,11 @@ std::string read_small_file(const std::string& path, std::size_t max_bytes, std:
     return {};
 }
 
+void trim_secret_file_text(std::string& content) {
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r' ||
+                                content.back() == ' ' || content.back() == '\t')) {
+        content.pop_back();
+    }
+}
+
 }  // namespace evn_mbus

@@ -15,4 +15,8 @@ std::string file_problem(const std::string& path);
 // Reads a small regular file whole into out. "" on success, else what is wrong, as above.
 std::string read_small_file(const std::string& path, std::size_t max_bytes, std::string& out);
 
+// A password or key file's content without the line end and blanks an editor leaves at its
+// end (they are the editor's, not the secret's). The loader and the MQTT publisher both use it.
+void trim_secret_file_text(std::string& content);
+
 }  // namespace evn_mbus

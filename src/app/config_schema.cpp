@@ -1,0 +1,304 @@
+#include "config_schema.hpp"
+
+#include <chrono>
+#include <type_traits>
+
+#include "config_reader.hpp"
+#include "evn_mbus/link_layer.hpp"
+#include "uri_text.hpp"
+
+namespace evn_mbus {
+namespace {
+
+template <typename T>
+struct is_duration : std::false_type {};
+template <typename R, typename P>
+struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
+
+// Each builder takes the field as a generic lambda, `[](auto& c) -> auto& { return c.x; }`, so
+// one accessor serves reading (daemon_config&) and showing (const daemon_config&).
+
+template <typename Get>
+setting number(std::string_view name, Get get, long long low, long long high,
+               std::string_view unit = "") {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) {
+                if (auto v = r.integer(e, low, high, unit)) {
+                    auto& out = get(r.config_);
+                    using T = std::remove_reference_t<decltype(out)>;
+                    if constexpr (is_duration<T>::value) {
+                        out = T{*v};
+                    } else {
+                        out = static_cast<T>(*v);
+                    }
+                }
+            },
+            [=](YAML::Emitter& out, const daemon_config& c) {
+                const auto& v = get(c);
+                if constexpr (is_duration<std::remove_cvref_t<decltype(v)>>::value) {
+                    out << v.count();
+                } else {
+                    out << v;
+                }
+            }};
+}
+
+template <typename Get>
+setting seconds(std::string_view name, Get get, long long low, long long high) {
+    return number(name, get, low, high, "seconds");
+}
+
+template <typename Get>
+setting boolean(std::string_view name, Get get) {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) { r.read_bool(e, get(r.config_)); },
+            [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
+}
+
+template <typename Get>
+setting plain_text(std::string_view name, Get get) {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) { r.read_string(e, get(r.config_), true, ""); },
+            [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
+}
+
+template <typename Get>
+setting topic(std::string_view name, Get get) {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) { r.read_topic(e, get(r.config_)); },
+            [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
+}
+
+template <typename Get>
+setting tls_file(std::string_view name, Get get) {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) {
+                r.read_file_name(e, get(r.config_), &r.tls_files_);
+            },
+            [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
+}
+
+template <typename Get, typename E>
+setting choice(std::string_view name, Get get, const spellings<E>& options) {
+    return {name, false, false,
+            [=, &options](config_reader& r, const entry& e) {
+                std::vector<std::string_view> names;
+                for (const auto& o : options)
+                    names.push_back(o.first);
+                if (auto i = r.choice(e, names)) get(r.config_) = options[*i].second;
+            },
+            [=, &options](YAML::Emitter& out, const daemon_config& c) {
+                for (const auto& o : options) {
+                    if (o.second == get(c)) {
+                        out << std::string(o.first);
+                        return;
+                    }
+                }
+                out << std::string(options.front().first);
+            }};
+}
+
+// A key, a password or the name of a file holding one: read as text and checked once the
+// whole file is read (config_reader::finish_meter, finish_mqtt).
+template <typename Shown>
+setting secret(std::string_view name, located config_reader::*into, bool trimmed, Shown shown) {
+    return {name, false, true,
+            [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into, trimmed); },
+            [=](YAML::Emitter& out, const daemon_config& c) {
+                out << YAML::DoubleQuoted << (shown(c) ? "********" : "(not set)");
+            }};
+}
+
+// Names a secret's file: read like a secret (its YAML pitfalls are the same), shown as it is.
+template <typename Get>
+setting secret_file(std::string_view name, located config_reader::*into, Get get) {
+    return {name, false, false,
+            [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into); },
+            [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
+}
+
+setting section(std::string_view name) {
+    return {name,
+            true,
+            false,
+            [](config_reader& r, const entry& e) { r.read_section(e.value, e.path, e.key_pos); },
+            {}};
+}
+
+std::map<std::string, std::vector<setting>> build() {
+    std::map<std::string, std::vector<setting>> schema;
+    schema[""] = {section("serial"), section("meter"), section("mqtt"), section("log")};
+
+    // link_layer's spellings are evn_mbus/link_layer.hpp's to_string.
+    static const spellings<link_layer> links = [] {
+        spellings<link_layer> out;
+        for (const link_layer l : {link_layer::auto_detect, link_layer::mbus, link_layer::hdlc})
+            out.emplace_back(to_string(l), l);
+        return out;
+    }();
+    schema["serial"] = {
+        {"device", false, false,
+         [](config_reader& r, const entry& e) {
+             r.read_string(e, r.config_.serial.device, false,
+                           "it names the serial port, e.g. /dev/ttyUSB0");
+             r.device_pos_ = e.value_pos;
+         },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.device; }},
+        {"baud", false, false,
+         [](config_reader& r, const entry& e) { r.read_baud(e, r.config_.serial.baud); },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.baud; }},
+        choice(
+            "parity", [](auto& c) -> auto& { return c.serial.parity; }, parity_spellings()),
+        number(
+            "data_bits", [](auto& c) -> auto& { return c.serial.data_bits; }, 5, 8),
+        number(
+            "stop_bits", [](auto& c) -> auto& { return c.serial.stop_bits; }, 1, 2),
+        number(
+            "idle_gap_ms", [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000,
+            "milliseconds"),
+        choice(
+            "link", [](auto& c) -> auto& { return c.serial.link; }, links),
+        seconds(
+            "reopen_max_s", [](auto& c) -> auto& { return c.serial.reopen_max; }, 1, 3600),
+        seconds(
+            "no_data_warning_s", [](auto& c) -> auto& { return c.serial.no_data_warning; }, 0,
+            86400),
+    };
+
+    schema["meter"] = {
+        secret("key", &config_reader::key_, true,
+               [](const daemon_config& c) { return c.meter.key.has_value(); }),
+        secret_file(
+            "key_file", &config_reader::key_file_,
+            [](auto& c) -> auto& { return c.meter.key_file; }),
+        secret("auth_key", &config_reader::auth_key_, true,
+               [](const daemon_config& c) { return c.meter.auth_key.has_value(); }),
+        // The plausibility gate's bound for meters without a GCM tag (plausibility_gate.hpp).
+        number(
+            "max_power_kw", [](auto& c) -> auto& { return c.meter.max_power_kw; }, 1, 100000,
+            "kilowatts"),
+    };
+
+    schema["mqtt"] = {
+        {"uri", false, false, [](config_reader& r, const entry& e) { r.read_uri(e); },
+         [](YAML::Emitter& out, const daemon_config& c) {
+             out << uri_without_userinfo(c.mqtt.uri);
+         }},
+        plain_text(
+            "client_id", [](auto& c) -> auto& { return c.mqtt.client_id; }),
+        plain_text(
+            "username", [](auto& c) -> auto& { return c.mqtt.username; }),
+        secret("password", &config_reader::password_, false,
+               [](const daemon_config& c) { return !c.mqtt.password.empty(); }),
+        secret_file(
+            "password_file", &config_reader::password_file_,
+            [](auto& c) -> auto& { return c.mqtt.password_file; }),
+        topic(
+            "topic_prefix", [](auto& c) -> auto& { return c.mqtt.topic_prefix; }),
+        number(
+            "qos", [](auto& c) -> auto& { return c.mqtt.qos; }, 0, 2),
+        boolean(
+            "retain", [](auto& c) -> auto& { return c.mqtt.retain; }),
+        seconds(
+            "keepalive_s", [](auto& c) -> auto& { return c.mqtt.keepalive; }, 5, 3600),
+        boolean(
+            "clean_session", [](auto& c) -> auto& { return c.mqtt.clean_session; }),
+        boolean(
+            "publish_values", [](auto& c) -> auto& { return c.mqtt.publish_values; }),
+        boolean(
+            "publish_json", [](auto& c) -> auto& { return c.mqtt.publish_json; }),
+        boolean(
+            "publish_raw", [](auto& c) -> auto& { return c.mqtt.publish_raw; }),
+        boolean(
+            "publish_raw_plain", [](auto& c) -> auto& { return c.mqtt.publish_raw_plain; }),
+        number(
+            "queue_size", [](auto& c) -> auto& { return c.mqtt.queue_size; }, 1, 1000000,
+            "readings"),
+        number(
+            "queue_max_mb", [](auto& c) -> auto& { return c.mqtt.queue_max_mb; }, 1, 1024, "MiB"),
+        seconds(
+            "reconnect_max_s", [](auto& c) -> auto& { return c.mqtt.reconnect_max; }, 1, 3600),
+        seconds(
+            "diagnostics_interval_s", [](auto& c) -> auto& { return c.mqtt.diagnostics_interval; },
+            0, 86400),
+        seconds(
+            "shutdown_timeout_s", [](auto& c) -> auto& { return c.mqtt.shutdown_timeout; }, 0, 60),
+        section("tls"),
+        section("discovery"),
+    };
+    schema["mqtt.tls"] = {
+        tls_file(
+            "ca_file", [](auto& c) -> auto& { return c.mqtt.tls.ca_file; }),
+        tls_file(
+            "cert_file", [](auto& c) -> auto& { return c.mqtt.tls.cert_file; }),
+        {"key_file", false, false,
+         [](config_reader& r, const entry& e) {
+             std::string& key_file = r.config_.mqtt.tls.key_file;
+             r.read_file_name(e, key_file, &r.tls_files_);
+             if (!key_file.empty()) r.tls_key_file_ = {key_file, e.value_pos, true};
+         },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.mqtt.tls.key_file; }},
+        boolean(
+            "verify", [](auto& c) -> auto& { return c.mqtt.tls.verify; }),
+    };
+    schema["mqtt.discovery"] = {
+        boolean(
+            "enabled", [](auto& c) -> auto& { return c.mqtt.discovery.enabled; }),
+        topic(
+            "prefix", [](auto& c) -> auto& { return c.mqtt.discovery.prefix; }),
+        choice(
+            "energy_unit", [](auto& c) -> auto& { return c.mqtt.discovery.unit; },
+            energy_unit_spellings()),
+        seconds(
+            "expire_after_s", [](auto& c) -> auto& { return c.mqtt.discovery.expire_after; }, 0,
+            86400),
+    };
+
+    schema["log"] = {
+        choice(
+            "level", [](auto& c) -> auto& { return c.log.level; }, log_level_spellings()),
+        choice(
+            "target", [](auto& c) -> auto& { return c.log.target; }, log_target_spellings()),
+        seconds(
+            "summary_interval_s", [](auto& c) -> auto& { return c.log.summary_interval; }, 0,
+            7 * 86400),
+    };
+    return schema;
+}
+
+}  // namespace
+
+const std::map<std::string, std::vector<setting>>& config_schema() {
+    static const std::map<std::string, std::vector<setting>> schema = build();
+    return schema;
+}
+
+const spellings<serial_parity>& parity_spellings() {
+    static const spellings<serial_parity> s = {
+        {"none", serial_parity::none}, {"even", serial_parity::even}, {"odd", serial_parity::odd}};
+    return s;
+}
+
+const spellings<energy_unit>& energy_unit_spellings() {
+    static const spellings<energy_unit> s = {{"Wh", energy_unit::wh}, {"kWh", energy_unit::kwh}};
+    return s;
+}
+
+const spellings<log_target>& log_target_spellings() {
+    static const spellings<log_target> s = {{"auto", log_target::automatic},
+                                            {"journal", log_target::journal},
+                                            {"stderr", log_target::stderr_stream}};
+    return s;
+}
+
+// spdlog's names for the levels the daemon offers (spdlog::level::from_str reads them).
+const spellings<std::string_view>& log_level_spellings() {
+    static const spellings<std::string_view> s = {{"trace", "trace"},
+                                                  {"debug", "debug"},
+                                                  {"info", "info"},
+                                                  {"warn", "warn"},
+                                                  {"error", "error"}};
+    return s;
+}
+
+}  // namespace evn_mbus
