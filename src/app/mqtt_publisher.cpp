@@ -1,42 +1,22 @@
 #include "mqtt_publisher.hpp"
 
-#include "evn_mbus/hex.hpp"
-
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <unistd.h>
-
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
-#include <cstring>
-#include <deque>
-#include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <stdexcept>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
-#include "connection_churn.hpp"
-#include "delivery_watch.hpp"
-#include "drop_reporter.hpp"
-#include "evn_mbus/cosem_datetime.hpp"
+#include "broker_probe.hpp"
+#include "delivery_queue.hpp"
 #include "ha_discovery.hpp"
-#include "mqtt_packet_limit.hpp"
-#include "queue_budget.hpp"
-#include "reading_json.hpp"
-#include "small_file.hpp"
-#include "uri_text.hpp"
+#include "mqtt_topics.hpp"
+#include "oversize_guard.hpp"
+#include "paho_connect.hpp"
+#include "paho_listener.hpp"
 
 namespace evn_mbus {
 namespace asio = boost::asio;
@@ -45,304 +25,28 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t send_window = 20;  // reading messages handed to Paho at a time
-constexpr int paho_max_inflight = 100;   // the window plus status, discovery, diagnostics
 constexpr int status_qos = 1;            // "online"/"offline" and the will
-constexpr auto connect_timeout = 10s;
 constexpr std::chrono::milliseconds first_backoff{1000};
 constexpr std::chrono::milliseconds stop_retry{250};  // reconnect interval while stopping
 constexpr auto resend_delay = 1s;
 constexpr auto watch_interval = 1s;  // how often a stalled publish window is looked for
-constexpr auto probe_timeout = 5s;
 constexpr std::chrono::milliseconds disconnect_wait{500};  // for "offline" without stop()
 constexpr std::chrono::milliseconds stop_grace{1000};      // stop()'s final phase at most
-
-std::string connack_reason(int rc) {
-    switch (rc) {
-        case 1:
-            return "the broker does not accept MQTT 3.1.1";
-        case 2:
-            return "the broker rejected the client id (check mqtt.client_id)";
-        case 3:
-            return "the broker says its MQTT service is unavailable";
-        case 4:
-            return "the broker refused the login: bad user name or password";
-        case 5:
-            return "the broker refused the login: not authorized";
-        default:
-            return {};
-    }
-}
-
-class op_listener;
-
-// The listeners of Paho operations in progress. Paho keeps a raw pointer to a listener until
-// it calls back, exactly once; the listener then removes itself. Paho does not call back for
-// every operation (e.g. a disconnect that waited for messages in flight), so whatever is left
-// when the Paho client is gone is deleted here.
-struct listener_registry {
-    std::mutex mutex;
-    std::unordered_set<op_listener*> live;
-
-    void forget(op_listener* l) {
-        std::lock_guard lock(mutex);
-        live.erase(l);
-    }
-    void delete_all();  // only once Paho can no longer call back
-};
-
-// One Paho operation's completion, handed to the loop (Paho calls from its own threads).
-class op_listener final : public mqtt::iaction_listener {
-  public:
-    using handler = std::function<void(bool ok, int rc)>;
-
-    static op_listener* make(const std::shared_ptr<listener_registry>& registry,
-                             asio::io_context::executor_type ex, handler h) {
-        auto* l = new op_listener(registry, ex, std::move(h));
-        std::lock_guard lock(registry->mutex);
-        registry->live.insert(l);
-        return l;
-    }
-    // For an operation Paho refused to start: it will never call back.
-    void discard() {
-        registry_->forget(this);
-        delete this;
-    }
-
-    void on_success(const mqtt::token&) override { finish(true, 0); }
-    void on_failure(const mqtt::token& tok) override { finish(false, tok.get_return_code()); }
-
-  private:
-    op_listener(std::shared_ptr<listener_registry> registry, asio::io_context::executor_type ex,
-                handler h)
-        : registry_(std::move(registry)), ex_(ex), h_(std::move(h)) {}
-
-    void finish(bool ok, int rc) {
-        const auto ex = ex_;
-        auto h = std::move(h_);
-        discard();  // `this` is gone from here on
-        asio::post(ex, [h = std::move(h), ok, rc] { h(ok, rc); });
-    }
-
-    std::shared_ptr<listener_registry> registry_;
-    asio::io_context::executor_type ex_;
-    handler h_;
-};
-
-void listener_registry::delete_all() {
-    std::unordered_set<op_listener*> left;
-    {
-        std::lock_guard lock(mutex);
-        left.swap(live);
-    }
-    for (auto* l : left)
-        delete l;
-}
-
-struct probe_result {
-    std::string reason;
-    bool tls_untrusted = false;  // the certificate or host name did not verify
-};
-
-// Paho only says "TCP/TLS connect failure". When a failure is about to be logged, this finds
-// out why: does the host name resolve, does the port accept a connection, does the TLS
-// handshake with the same CA file and host name check succeed.
-class connection_probe : public std::enable_shared_from_this<connection_probe> {
-  public:
-    using handler = std::function<void(probe_result)>;
-
-    connection_probe(asio::io_context& io, broker_address addr, tls_config tls, handler h)
-        : addr_(std::move(addr)),
-          tls_(std::move(tls)),
-          h_(std::move(h)),
-          resolver_(io),
-          socket_(io),
-          timer_(io) {}
-
-    void run() {
-        auto self = shared_from_this();
-        timer_.expires_after(probe_timeout);
-        timer_.async_wait([self](const boost::system::error_code& ec) {
-            if (ec) return;
-            self->timed_out_ = true;
-            self->resolver_.cancel();
-            boost::system::error_code ignored;
-            if (self->stream_) {
-                self->stream_->next_layer().close(ignored);
-            } else {
-                self->socket_.close(ignored);
-            }
-        });
-        resolver_.async_resolve(addr_.host, addr_.port,
-                                [self](const boost::system::error_code& ec,
-                                       const asio::ip::tcp::resolver::results_type& results) {
-                                    self->on_resolved(ec, results);
-                                });
-    }
-
-  private:
-    std::string where() const { return addr_.host + ":" + addr_.port; }
-
-    void on_resolved(const boost::system::error_code& ec,
-                     const asio::ip::tcp::resolver::results_type& results) {
-        if (timed_out_)
-            return finish({"the host name " + addr_.host + " did not resolve within " +
-                           std::to_string(probe_timeout.count()) + " s"});
-        if (ec) {
-            return finish(
-                {"the host name " + addr_.host + " cannot be resolved (" + ec.message() + ")"});
-        }
-        auto self = shared_from_this();
-        asio::async_connect(socket_, results,
-                            [self](const boost::system::error_code& e,
-                                   const asio::ip::tcp::endpoint&) { self->on_connected(e); });
-    }
-
-    void on_connected(const boost::system::error_code& ec) {
-        if (timed_out_) {
-            return finish({"no answer from " + where() + " within " +
-                           std::to_string(probe_timeout.count()) + " s"});
-        }
-        if (ec == asio::error::connection_refused) {
-            return finish({"nothing accepts connections at " + where() + " (connection refused)"});
-        }
-        if (ec) return finish({"cannot reach " + where() + " (" + ec.message() + ")"});
-        if (!addr_.tls) {
-            return finish({where() + " accepts connections, but the MQTT handshake failed"});
-        }
-        start_tls();
-    }
-
-    void start_tls() {
-        boost::system::error_code ec;
-        ssl_ctx_.emplace(asio::ssl::context::tls_client);
-        if (tls_.verify) {
-            ssl_ctx_->set_verify_mode(asio::ssl::verify_peer);
-            if (tls_.ca_file.empty()) {
-                ssl_ctx_->set_default_verify_paths(ec);
-            } else {
-                ssl_ctx_->load_verify_file(tls_.ca_file, ec);
-            }
-            if (ec) {
-                return finish(
-                    {"cannot use the CA file '" + tls_.ca_file + "' (" + ec.message() + ")", true});
-            }
-        } else {
-            ssl_ctx_->set_verify_mode(asio::ssl::verify_none);
-        }
-        if (!tls_.cert_file.empty()) {
-            ssl_ctx_->use_certificate_chain_file(tls_.cert_file, ec);
-            if (ec) {
-                return finish({"cannot use mqtt.tls.cert_file '" + tls_.cert_file + "' (" +
-                               ec.message() + ")"});
-            }
-        }
-        if (!tls_.key_file.empty()) {
-            ssl_ctx_->use_private_key_file(tls_.key_file, asio::ssl::context::pem, ec);
-            if (ec) {
-                return finish({"cannot use mqtt.tls.key_file '" + tls_.key_file + "' (" +
-                               ec.message() + ")"});
-            }
-        }
-        stream_.emplace(std::move(socket_), *ssl_ctx_);
-        SSL* ssl = stream_->native_handle();
-        boost::system::error_code not_ip;
-        asio::ip::make_address(addr_.host, not_ip);
-        if (not_ip) {
-            SSL_set_tlsext_host_name(ssl, addr_.host.c_str());
-            if (tls_.verify) SSL_set1_host(ssl, addr_.host.c_str());
-        } else if (tls_.verify) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), addr_.host.c_str());
-        }
-        auto self = shared_from_this();
-        stream_->async_handshake(
-            asio::ssl::stream_base::client,
-            [self](const boost::system::error_code& e) { self->on_handshake(e); });
-    }
-
-    void on_handshake(const boost::system::error_code& ec) {
-        if (timed_out_) {
-            return finish({"the TLS handshake with " + where() + " did not finish within " +
-                           std::to_string(probe_timeout.count()) + " s"});
-        }
-        if (ec) {
-            const long verify = SSL_get_verify_result(stream_->native_handle());
-            if (verify != X509_V_OK) {
-                return finish({std::string("the broker's TLS certificate is not trusted (") +
-                                   X509_verify_cert_error_string(verify) + ")",
-                               true});
-            }
-            return finish({"the TLS handshake with " + where() + " failed (" + ec.message() +
-                           "); is this the broker's TLS port?"});
-        }
-        boost::system::error_code ignored;
-        stream_->next_layer().close(ignored);
-        finish({"TLS to " + where() + " works, but the MQTT handshake failed"});
-    }
-
-    void finish(probe_result r) {
-        timer_.cancel();
-        if (h_) std::exchange(h_, nullptr)(std::move(r));
-    }
-
-    broker_address addr_;
-    tls_config tls_;
-    handler h_;
-    asio::ip::tcp::resolver resolver_;
-    asio::ip::tcp::socket socket_;
-    asio::steady_timer timer_;
-    std::optional<asio::ssl::context> ssl_ctx_;
-    std::optional<asio::ssl::stream<asio::ip::tcp::socket>> stream_;
-    bool timed_out_ = false;
-};
-
-std::string default_client_id() {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "evn-mbus";
-    return std::string("evn-mbus-") + host;
-}
-
-std::string read_password_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error("cannot read mqtt.password_file '" + path +
-                                 "': " + std::strerror(errno) +
-                                 ". Make sure it exists and the evn-mbus user may read it.");
-    }
-    std::string pw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    trim_secret_file_text(pw);
-    return pw;
-}
 
 }  // namespace
 
 struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     enum class state { idle, connecting, connected, waiting, draining, disconnecting, stopped };
 
-    struct queued_message {
-        std::string topic;
-        std::string payload;
-        bool done = false;
-    };
-    struct queued_reading {
-        std::vector<queued_message> messages;
-        std::size_t remaining = 0;  // messages not yet confirmed
-        std::size_t bytes = 0;      // memory it takes, as counted in budget_
-    };
-    struct send_ref {
-        std::uint64_t seq;  // reading
-        std::size_t index;  // message within it
-    };
-
     impl(asio::io_context& io, const mqtt_config& config, std::shared_ptr<spdlog::logger> log)
         : io_(io),
           config_(config),
           log_(std::move(log)),
-          status_topic_(config.topic_prefix + "/status"),
-          diagnostics_topic_(config.topic_prefix + "/diagnostics"),
-          ha_status_topic_(config.discovery.prefix + "/status"),
-          meter_status_topic_(ha_meter_status_topic(config)),
-          budget_(config.queue_size, config.queue_max_mb * std::size_t{1024 * 1024}),
-          watch_(config.keepalive),
+          topics_(config),
+          queue_(delivery_limits{config.queue_size, config.queue_max_mb << 20, send_window,
+                                 config.keepalive},
+                 std::chrono::steady_clock::now()),
+          oversize_(config),
           reconnect_timer_(io),
           resend_timer_(io),
           stop_timer_(io),
@@ -358,8 +62,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             // The owner should have called stop(); if not, say "offline" now, waiting briefly.
             if (connected()) {
                 client_
-                    ->publish(
-                        mqtt::make_message(status_topic_, std::string("offline"), status_qos, true))
+                    ->publish(mqtt::make_message(topics_.status, std::string("offline"), status_qos,
+                                                 true))
                     ->wait_for(disconnect_wait);
             }
         } catch (const mqtt::exception&) {
@@ -378,51 +82,11 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void start() {
         if (client_ || state_ == state::stopped) return;
-        // Refused here too (the configuration refuses it first): no log line below may show a
-        // password, and Paho cannot use one in the URI.
-        if (uri_has_userinfo(config_.uri)) {
-            throw std::runtime_error("mqtt.uri '" + uri_without_userinfo(config_.uri) +
-                                     "' must not hold a user name or password: set "
-                                     "mqtt.username and mqtt.password instead");
-        }
-        address_ = parse_broker_uri(config_.uri);
-        if (!address_) {
-            throw std::runtime_error("mqtt.uri '" + config_.uri +
-                                     "' is not a broker address: write tcp://host:1883 or, "
-                                     "for TLS, ssl://host:8883");
-        }
-        std::string password = config_.password;
-        if (!config_.password_file.empty()) password = read_password_file(config_.password_file);
-        const std::string client_id =
-            config_.client_id.empty() ? default_client_id() : config_.client_id;
-        client_id_ = client_id;
-        try {
-            client_ = std::make_unique<mqtt::async_client>(config_.uri, client_id);
-        } catch (const mqtt::exception& e) {
-            throw std::runtime_error("cannot use mqtt.uri '" + config_.uri + "' (" + e.what() +
-                                     "): write tcp://host:1883 or, for TLS, ssl://host:8883");
-        }
-
-        mqtt::connect_options o;
-        o.set_mqtt_version(MQTTVERSION_3_1_1);  // no silent fallback to 3.1 with a 2nd attempt
-        o.set_keep_alive_interval(config_.keepalive);
-        o.set_clean_session(config_.clean_session);
-        o.set_connect_timeout(connect_timeout);
-        o.set_automatic_reconnect(false);
-        o.set_max_inflight(paho_max_inflight);
-        o.set_will(mqtt::will_options(status_topic_, std::string("offline"), status_qos, true));
-        if (!config_.username.empty()) o.set_user_name(config_.username);
-        if (!password.empty()) o.set_password(password);
-        if (address_->tls) {
-            mqtt::ssl_options s;
-            if (!config_.tls.ca_file.empty()) s.set_trust_store(config_.tls.ca_file);
-            if (!config_.tls.cert_file.empty()) s.set_key_store(config_.tls.cert_file);
-            if (!config_.tls.key_file.empty()) s.set_private_key(config_.tls.key_file);
-            s.set_enable_server_cert_auth(config_.tls.verify);
-            s.set_verify(config_.tls.verify);  // includes the host name check
-            o.set_ssl(s);
-        }
-        connect_options_ = o;
+        paho_setup setup = paho_connect_setup(config_, topics_.status);
+        address_ = setup.address;
+        client_id_ = setup.client_id;
+        client_ = std::move(setup.client);
+        connect_options_ = std::move(setup.options);
 
         const auto ex = io_.get_executor();
         auto w = weak();
@@ -476,7 +140,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             // A connection that completed after stop(): end it the same way stop() does.
             if (ok && state_ == state::stopped) {
                 try {
-                    client_->publish(mqtt::make_message(status_topic_, std::string("offline"),
+                    client_->publish(mqtt::make_message(topics_.status, std::string("offline"),
                                                         status_qos, true));
                     client_->disconnect(static_cast<int>(disconnect_wait.count()));
                 } catch (const mqtt::exception&) {
@@ -489,15 +153,14 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return;
         }
         state_ = state::connected;
-        backlog_end_ = front_seq_ + queue_.size();
+        queue_.connected();
         backoff_ = first_backoff;
-        const std::uint64_t dropped = drops_.total() - dropped_at_outage_;
+        const std::uint64_t dropped = queue_.dropped_while_away();
         const std::string drop_note =
             dropped > 0 ? " (" + std::to_string(dropped) +
                               " dropped while it was unreachable because the queue was full)"
                         : std::string();
-        packet_limit_.connected();
-        churn_.connected(std::chrono::steady_clock::now());
+        oversize_.connected(std::chrono::steady_clock::now());
         if (ever_connected_) {
             ++reconnects_;
             log_->info("MQTT broker {} connected again; sending {} queued reading(s){}",
@@ -516,9 +179,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
         if (config_.discovery.enabled) {
             try {
-                client_->subscribe(ha_status_topic_, 0);
+                client_->subscribe(topics_.ha_status, 0);
             } catch (const mqtt::exception& e) {
-                log_->debug("MQTT: cannot subscribe to {}: {}", ha_status_topic_, e.what());
+                log_->debug("MQTT: cannot subscribe to {}: {}", topics_.ha_status, e.what());
             }
         }
         if (stopping_unreachable_) {
@@ -532,9 +195,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             restart_sending();
             return;
         }
-        publish_control(status_topic_, "online", status_qos);
+        publish_control(topics_.status, "online", status_qos);
         publish_discovery();
-        if (diagnostics_) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
+        if (diagnostics_) publish_control(topics_.diagnostics, *diagnostics_, config_.qos);
         publish_meter_status();
         restart_sending();
         watch_window();
@@ -550,7 +213,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             if (ec) return;
             auto self = w.lock();
             if (!self || self->gen_ != gen || self->state_ != state::connected) return;
-            if (const auto d = self->watch_.stalled(std::chrono::steady_clock::now())) {
+            if (const auto d = self->queue_.stalled(std::chrono::steady_clock::now())) {
                 self->on_stalled(*d);
                 return;
             }
@@ -566,11 +229,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             "overloaded; reconnecting ({} reading(s) queued are sent again once it answers)",
             config_.uri, spoken_duration(d), queue_.size());
         ++gen_;
-        inflight_.clear();
-        watch_.reset();
+        queue_.lost(std::chrono::steady_clock::now());
         resend_timer_.cancel();
-        dropped_at_outage_ = drops_.total();
-        away_since_ = std::chrono::steady_clock::now();
         failure_logged_ = true;  // like a lost connection: the next failures belong to this
         backoff_ = first_backoff;
         abandoning_ = true;
@@ -594,13 +254,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 log_connect_failure({why}, rc);
             } else {
                 auto w = weak();
-                std::make_shared<connection_probe>(io_, *address_, config_.tls,
-                                                   [w, rc](probe_result r) {
-                                                       if (auto self = w.lock()) {
-                                                           self->log_connect_failure(r, rc);
-                                                       }
-                                                   })
-                    ->run();
+                probe_broker(io_, *address_, config_.tls, [w, rc](probe_result r) {
+                    if (auto self = w.lock()) self->log_connect_failure(r, rc);
+                });
             }
         } else {
             log_->debug("MQTT broker {} still unreachable (error {}); next try in {} s",
@@ -655,7 +311,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             return;
         }
         ++gen_;
-        inflight_.clear();
+        queue_.lost(std::chrono::steady_clock::now());
         resend_timer_.cancel();
         const std::string reason =
             cause.empty() ? "the broker closed the connection or the network failed" : cause;
@@ -664,14 +320,12 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             finish_stop();
             return;
         }
-        dropped_at_outage_ = drops_.total();
-        away_since_ = std::chrono::steady_clock::now();
-        watch_.reset();
         const bool churn_warning = diagnose_loss();
-        log_->log(churn_.churning() && !churn_warning ? spdlog::level::debug : spdlog::level::warn,
-                  "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
-                  "is back",
-                  reason, queue_.size());
+        log_->log(
+            oversize_.churning() && !churn_warning ? spdlog::level::debug : spdlog::level::warn,
+            "MQTT connection lost: {}; readings are queued ({} waiting) and sent when it "
+            "is back",
+            reason, queue_.size());
         failure_logged_ = true;  // the next failures belong to this outage
         backoff_ = first_backoff;
         schedule_reconnect();
@@ -680,7 +334,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     void on_message(const mqtt::message& msg) {
         // Home Assistant announces a restart on <prefix>/status; a retained "online" is only
         // the old announcement, and connecting sent the discovery anyway.
-        if (msg.get_topic() != ha_status_topic_ || msg.is_retained()) return;
+        if (msg.get_topic() != topics_.ha_status || msg.is_retained()) return;
         if (msg.get_payload_str() != "online") return;
         log_->debug("Home Assistant (re)started: publishing the discovery config again");
         publish_discovery();
@@ -695,7 +349,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const auto token = track(topic, payload, qos);
         auto w = weak();
         auto* l = listener([w, token](bool ok, int) {
-            if (auto self = w.lock(); self && ok) self->packet_limit_.confirmed(token);
+            if (auto self = w.lock(); self && ok) self->oversize_.confirmed(token);
         });
         try {
             client_->publish(mqtt::make_message(topic, payload, qos, true), nullptr, *l);
@@ -713,7 +367,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void publish_diagnostics(const nlohmann::json& d) {
         diagnostics_ = d.dump();
-        if (connected()) publish_control(diagnostics_topic_, *diagnostics_, config_.qos);
+        if (connected()) publish_control(topics_.diagnostics, *diagnostics_, config_.qos);
     }
 
     void set_meter_online(bool online) {
@@ -723,7 +377,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
 
     void publish_meter_status() {
         if (connected() && meter_online_) {
-            publish_control(meter_status_topic_, *meter_online_ ? "online" : "offline", status_qos);
+            publish_control(topics_.meter_status, *meter_online_ ? "online" : "offline",
+                            status_qos);
         }
     }
 
@@ -745,146 +400,65 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
                 publish_discovery();  // before the values, so that the sensors exist for them
             }
         }
-        queued_reading q = build(r, raw, plain);
-        if (q.messages.empty()) return;
-        q.bytes = footprint(q);
-        while (const auto bound = budget_.full_for(q.bytes))
-            drop_oldest(*bound);
-        budget_.add(q.bytes);
-        queue_.push_back(std::move(q));
+        for (const auto& text : queue_.push(reading_messages(r, raw, plain, config_),
+                                            std::chrono::steady_clock::now()))
+            log_->warn("{}", text);
         pump();
-    }
-
-    queued_reading build(const reading& r, std::span<const std::uint8_t> raw,
-                         std::span<const std::uint8_t> plain) const {
-        queued_reading q;
-        const std::string& p = config_.topic_prefix;
-        if (config_.publish_values) {
-            for (const auto& v : r.values) {
-                if (!v.is_number()) continue;
-                if (const auto name = name_for(v.code)) {
-                    q.messages.push_back({p + "/" + std::string(name->name), value_json(v).dump()});
-                }
-            }
-            if (!r.meter_number.empty())
-                q.messages.push_back({p + "/meter_number", r.meter_number});
-            if (r.clock) q.messages.push_back({p + "/clock", format_utc(*r.clock)});
-        }
-        if (config_.publish_raw && !raw.empty())
-            q.messages.push_back({p + "/raw", to_hex(raw, true)});
-        if (config_.publish_raw_plain && !plain.empty())
-            q.messages.push_back({p + "/raw_plain", to_hex(plain, true)});
-        if (config_.publish_json) q.messages.push_back({p + "/state", to_json(r).dump()});
-        q.remaining = q.messages.size();
-        return q;
-    }
-
-    // The memory a queued reading takes: the queue's element, the message array, and every
-    // topic and payload that does not fit in its string.
-    static std::size_t footprint(const queued_reading& q) {
-        std::size_t n = sizeof(queued_reading) +
-                        allocation_bytes(q.messages.capacity() * sizeof(queued_message));
-        for (const auto& m : q.messages)
-            n += heap_bytes(m.topic) + heap_bytes(m.payload);
-        return n;
-    }
-
-    void drop_oldest(queue_bound bound) {
-        budget_.remove(queue_.front().bytes);
-        queue_.pop_front();
-        ++front_seq_;
-        const auto now = std::chrono::steady_clock::now();
-        drop_context c;
-        // Connected with a full queue: the broker confirms more slowly than readings come.
-        // Connected, dropping a reading queued during the outage: the backlog, not a slow broker.
-        c.cause = !connected()                ? drop_cause::broker_away
-                  : front_seq_ < backlog_end_ ? drop_cause::catching_up
-                                              : drop_cause::broker_slow;
-        c.bound = bound;
-        c.max_readings = config_.queue_size;
-        c.max_mb = config_.queue_max_mb;
-        c.queued = queue_.size();
-        c.window = inflight_.size();
-        c.never_connected = !ever_connected_;
-        c.away_for = now - away_since_;
-        if (const auto text = drops_.dropped(now, c)) log_->warn("{}", *text);
     }
 
     // Starts sending from the oldest unconfirmed message again: after a (re)connect, or when
     // Paho refused a message while connected.
     void restart_sending() {
-        inflight_.clear();
-        watch_.reset();
-        cursor_seq_ = front_seq_;
-        cursor_index_ = 0;
+        queue_.rewind();
         pump();
     }
 
+    // Hands Paho what the send window has room for.
     void pump() {
         if (!connected()) return;
-        while (inflight_.size() < send_window) {
-            if (cursor_seq_ < front_seq_) {  // the cursor's reading was dropped
-                cursor_seq_ = front_seq_;
-                cursor_index_ = 0;
-            }
-            const std::uint64_t pos = cursor_seq_ - front_seq_;
-            if (pos >= queue_.size()) return;
-            auto& q = queue_[static_cast<std::size_t>(pos)];
-            if (cursor_index_ >= q.messages.size()) {
-                ++cursor_seq_;
-                cursor_index_ = 0;
+        const auto now = std::chrono::steady_clock::now();
+        while (const auto m = queue_.next(now)) {
+            if (too_big(m->topic, m->payload, config_.qos)) {
+                queue_.discard(m->id);
+                if (state_ == state::draining && queue_.empty()) {  // no on_sent() will come
+                    asio::post(io_, [w = weak()] {
+                        if (auto self = w.lock()) self->begin_disconnect();
+                    });
+                }
                 continue;
             }
-            if (!q.messages[cursor_index_].done && !send(cursor_seq_, cursor_index_)) return;
-            ++cursor_index_;
+            if (!send(m->id, m->topic, m->payload)) return;
         }
     }
 
-    bool send(std::uint64_t seq, std::size_t index) {
-        auto& q = queue_[static_cast<std::size_t>(seq - front_seq_)];
-        const auto& m = q.messages[index];
-        if (too_big(m.topic, m.payload, config_.qos)) {
-            q.messages[index].done = true;
-            if (--q.remaining == 0) pop_delivered();
-            if (state_ == state::draining && queue_.empty()) {  // no on_sent() will come
-                asio::post(io_, [w = weak()] {
-                    if (auto self = w.lock()) self->begin_disconnect();
-                });
-            }
-            return true;
-        }
-        const auto token = track(m.topic, m.payload, config_.qos);
-        const auto id = next_send_id_++;
+    bool send(std::uint64_t id, const std::string& topic, const std::string& payload) {
+        const auto token = track(topic, payload, config_.qos);
         const auto gen = gen_;
         auto w = weak();
         auto* l = listener([w, gen, id, token](bool ok, int rc) {
             if (auto self = w.lock()) {
-                if (ok) self->packet_limit_.confirmed(token);
+                if (ok) self->oversize_.confirmed(token);
                 self->on_sent(gen, id, ok, rc);
             }
         });
         try {
-            client_->publish(mqtt::make_message(m.topic, m.payload, config_.qos, config_.retain),
+            client_->publish(mqtt::make_message(topic, payload, config_.qos, config_.retain),
                              nullptr, *l);
         } catch (const mqtt::exception& e) {
             l->discard();
-            log_->debug("MQTT: Paho did not take {} ({}); trying again", m.topic, e.what());
+            log_->debug("MQTT: Paho did not take {} ({}); trying again", topic, e.what());
+            queue_.refused(id);
             // Disconnected: the connection-lost callback is on its way. Else retry later.
             if (e.get_return_code() != MQTTASYNC_DISCONNECTED) schedule_resend();
             return false;
         }
-        inflight_.emplace(id, send_ref{seq, index});
-        watch_.sent(std::chrono::steady_clock::now());
         return true;
     }
 
     void on_sent(std::uint64_t gen, std::uint64_t id, bool ok, int rc) {
-        const auto it = inflight_.find(id);
-        if (it == inflight_.end() || gen != gen_) return;  // from before a reconnect
-        const send_ref ref = it->second;
-        inflight_.erase(it);
+        if (gen != gen_) return;  // from before a reconnect
         if (!ok) {
-            watch_.abandoned(inflight_.size());
+            if (!queue_.failed(id)) return;
             // Usually the connection is ending (-11 for everything in flight): say it once.
             if (failure_gen_ != gen_) {
                 failure_gen_ = gen_;
@@ -893,16 +467,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
             schedule_resend();
             return;
         }
-        watch_.confirmed(std::chrono::steady_clock::now(), inflight_.size());
-        if (ref.seq >= front_seq_) {
-            auto& q = queue_[static_cast<std::size_t>(ref.seq - front_seq_)];
-            auto& m = q.messages[ref.index];
-            if (!m.done) {
-                m.done = true;
-                --q.remaining;
-            }
-            pop_delivered();
-        }
+        if (!queue_.confirmed(id, std::chrono::steady_clock::now())) return;
         if (state_ == state::draining && queue_.empty()) {
             begin_disconnect();
             return;
@@ -910,83 +475,24 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         pump();
     }
 
-    void pop_delivered() {
-        while (!queue_.empty() && queue_.front().remaining == 0) {
-            budget_.remove(queue_.front().bytes);
-            queue_.pop_front();
-            ++front_seq_;
-            ++delivered_;
-        }
+    // Dropped as too big for the broker, counted, and said once per topic.
+    bool too_big(const std::string& topic, const std::string& payload, int qos) {
+        auto c = oversize_.too_big(topic, payload.size(), qos);
+        if (c.warning) log_->warn("{}", *c.warning);
+        return c.drop;
     }
-
-    // ---- messages too big for the broker (mqtt_packet_limit) -----------------------------
 
     std::uint64_t track(const std::string& topic, const std::string& payload, int qos) {
-        if (qos == 0) return 0;  // never confirmed: tells nothing
-        return packet_limit_.sent(topic,
-                                  mqtt_packet_limit::packet_size(topic.size(), payload.size(), qos),
-                                  std::chrono::steady_clock::now());
-    }
-
-    // Dropped, counted, and said once per topic.
-    bool too_big(const std::string& topic, const std::string& payload, int qos) {
-        const auto size = mqtt_packet_limit::packet_size(topic.size(), payload.size(), qos);
-        if (packet_limit_.fits(size)) return false;
-        ++too_big_;
-        // Once per topic; the discovery configs (one per value) once for all.
-        const bool discovery = topic.rfind(config_.discovery.prefix + "/", 0) == 0;
-        if (too_big_logged_.insert(discovery ? std::string("discovery") : topic).second) {
-            log_->warn(
-                "MQTT: not publishing {}{} ({} bytes): the broker takes only messages of less "
-                "than {} bytes. {}. {} message(s) dropped for this so far.",
-                topic, discovery ? " (and the other discovery configs that big)" : "", size,
-                *packet_limit_.limit(), too_big_advice(topic), too_big_);
-        }
-        return true;
-    }
-
-    std::string too_big_advice(const std::string& topic) const {
-        const auto ends_with = [&](const std::string& tail) {
-            return topic.size() >= tail.size() &&
-                   topic.compare(topic.size() - tail.size(), tail.size(), tail) == 0;
-        };
-        std::string off;
-        if (topic == config_.topic_prefix + "/state") {
-            off = "mqtt.publish_json: false";
-        } else if (topic == config_.topic_prefix + "/raw") {
-            off = "mqtt.publish_raw: false";
-        } else if (topic == diagnostics_topic_) {
-            off = "mqtt.diagnostics_interval_s: 0";
-        } else if (ends_with("/config")) {
-            off = "mqtt.discovery.enabled: false";
-        }
-        return "Raise the broker's limit (Mosquitto: max_packet_size in mosquitto.conf)" +
-               (off.empty() ? std::string() : ", or turn the topic off with " + off);
+        return oversize_.sent(topic, payload.size(), qos, std::chrono::steady_clock::now());
     }
 
     // Why a connection ended, when the broker gave no reason: a message too big (said once,
     // when the limit is set), or another client with our id (returns true when it says so).
     bool diagnose_loss() {
-        const auto now = std::chrono::steady_clock::now();
-        const auto v = packet_limit_.lost(now);
-        using kind = mqtt_packet_limit::verdict::kind;
-        if (v.what == kind::too_big) {
-            log_->warn(
-                "MQTT: the broker {} closes the connection right after it is sent {} ({} bytes): "
-                "it takes that as too big (Mosquitto's log says \"oversize packet\"). "
-                "Messages of {} bytes or more are dropped from now on, and the rest is "
-                "published. {}.",
-                config_.uri, v.topic, v.size, v.size, too_big_advice(v.topic));
-        }
-        // Only a limit just set explains a loss: a mere suspect may be a kick by another client.
-        if (!churn_.lost(now, v.what == kind::too_big)) return false;
-        log_->warn(
-            "MQTT: the broker {} keeps closing the connection within seconds of accepting it. "
-            "Another client may be using the same client id '{}': a broker lets one client use "
-            "an id at a time and closes the older connection when another one connects with "
-            "it. Give every evn-mbus (and every other MQTT client) its own mqtt.client_id.",
-            config_.uri, client_id_);
-        return true;
+        const auto l = oversize_.lost(std::chrono::steady_clock::now(), client_id_);
+        if (l.too_big) log_->warn("{}", *l.too_big);
+        if (l.churn) log_->warn("{}", *l.churn);
+        return l.churn.has_value();
     }
 
     void schedule_resend() {
@@ -1090,10 +596,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         auto* l = listener([w](bool, int) {
             if (auto self = w.lock()) self->disconnect_now();
         });
-        if (meter_online_) publish_control(meter_status_topic_, "offline", status_qos);
+        if (meter_online_) publish_control(topics_.meter_status, "offline", status_qos);
         try {
             client_->publish(
-                mqtt::make_message(status_topic_, std::string("offline"), status_qos, true),
+                mqtt::make_message(topics_.status, std::string("offline"), status_qos, true),
                 nullptr, *l);
         } catch (const mqtt::exception&) {
             l->discard();
@@ -1116,8 +622,9 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     }
 
     void report_unsent(const char* why) {
-        if (queue_.empty()) return;
-        log_->warn("{} reading(s) were not delivered to the MQTT broker: {}{}", queue_.size(), why,
+        const auto unsent = queue_.close();
+        if (unsent == 0) return;
+        log_->warn("{} reading(s) were not delivered to the MQTT broker: {}{}", unsent, why,
                    reload_ ? " (while switching to the new MQTT settings)" : "");
     }
 
@@ -1126,8 +633,8 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const bool was_connected = state_ == state::disconnecting;
         state_ = state::stopped;
         ++gen_;
-        inflight_.clear();
-        watch_.reset();
+        queue_.lost(std::chrono::steady_clock::now());
+        queue_.close();
         reconnect_timer_.cancel();
         resend_timer_.cancel();
         stop_timer_.cancel();
@@ -1144,22 +651,20 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     mqtt_stats stats() const {
         mqtt_stats s;
         s.connected = connected();
-        s.queued = queue_.size();
-        s.delivered = delivered_;
-        s.dropped = drops_.total();
-        s.queued_bytes = budget_.bytes();
+        const auto c = queue_.counters();
+        s.queued = c.queued;
+        s.delivered = c.delivered;
+        s.dropped = c.dropped;
+        s.queued_bytes = c.queued_bytes;
         s.reconnects = reconnects_;
-        s.too_big = too_big_;
+        s.too_big = oversize_.dropped();
         return s;
     }
 
     asio::io_context& io_;
     mqtt_config config_;
     std::shared_ptr<spdlog::logger> log_;
-    const std::string status_topic_;
-    const std::string diagnostics_topic_;
-    const std::string ha_status_topic_;
-    const std::string meter_status_topic_;
+    const mqtt_topics topics_;
     std::optional<broker_address> address_;
     std::string client_id_;
 
@@ -1172,27 +677,10 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     bool abandoning_ = false;            // a stalled connection is being dropped
     bool reload_ = false;                // started or stopped for new settings, not for the daemon
 
-    std::deque<queued_reading> queue_;
-    std::uint64_t front_seq_ = 0;   // sequence number of queue_.front()
-    std::uint64_t backlog_end_ = 0;  // the first reading queued after the last connect
-    std::uint64_t cursor_seq_ = 0;  // next message to hand to Paho: reading ...
-    std::size_t cursor_index_ = 0;  // ... and message within it
-    std::unordered_map<std::uint64_t, send_ref> inflight_;  // by send id
-    std::uint64_t next_send_id_ = 1;
+    delivery_queue queue_;
     std::uint64_t failure_gen_ = 0;  // the connection whose unconfirmed message was logged
-
-    std::uint64_t delivered_ = 0;
-    std::uint64_t dropped_at_outage_ = 0;
     std::uint64_t reconnects_ = 0;
-    drop_reporter drops_;
-    queue_budget budget_;
-    delivery_watch watch_;
-    // Since when the broker has been away (start-up, or the last lost connection).
-    std::chrono::steady_clock::time_point away_since_ = std::chrono::steady_clock::now();
-    mqtt_packet_limit packet_limit_;
-    connection_churn churn_;
-    std::uint64_t too_big_ = 0;  // messages dropped as too big for the broker
-    std::unordered_set<std::string> too_big_logged_;
+    oversize_guard oversize_;
 
     std::vector<discovery_message> discovery_;
     std::optional<std::string> diagnostics_;
