@@ -33,6 +33,14 @@ delivery_limits limits(std::size_t readings, std::size_t window = 20,
     return l;
 }
 
+// A connected queue holding one reading of `n` messages.
+delivery_queue connected_with(int n) {
+    delivery_queue q(limits(10), t0);
+    q.connected();
+    q.push(reading_of(1, n), t0);
+    return q;
+}
+
 struct taken {
     std::uint64_t id;
     std::string topic;
@@ -64,9 +72,7 @@ TEST(delivery_queue, nothing_is_handed_out_before_the_broker_is_connected) {
 }
 
 TEST(delivery_queue, messages_go_out_in_the_order_queued) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 2), t0);
+    auto q = connected_with(2);
     q.push(reading_of(2, 2), t0);
     EXPECT_EQ(topics(take_all(q)), (std::vector<std::string>{"1/0", "1/1", "2/0", "2/1"}));
 }
@@ -85,9 +91,7 @@ TEST(delivery_queue, the_window_bounds_the_messages_awaiting_confirmation) {
 }
 
 TEST(delivery_queue, a_reading_leaves_only_when_all_its_messages_are_confirmed) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 2), t0);
+    auto q = connected_with(2);
     const auto t = take_all(q);
     ASSERT_EQ(t.size(), 2u);
     q.confirmed(t[1].id, t0);
@@ -101,9 +105,7 @@ TEST(delivery_queue, a_reading_leaves_only_when_all_its_messages_are_confirmed) 
 }
 
 TEST(delivery_queue, after_a_lost_connection_the_unconfirmed_messages_are_sent_again) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 3), t0);
+    auto q = connected_with(3);
     const auto t = take_all(q);
     ASSERT_EQ(t.size(), 3u);
     q.confirmed(t[1].id, t0);  // 1/1 got through, the others were in flight
@@ -115,9 +117,7 @@ TEST(delivery_queue, after_a_lost_connection_the_unconfirmed_messages_are_sent_a
 }
 
 TEST(delivery_queue, a_failed_message_is_sent_again_after_a_rewind) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 2), t0);
+    auto q = connected_with(2);
     const auto t = take_all(q);
     EXPECT_TRUE(q.failed(t[0].id));
     EXPECT_FALSE(q.failed(t[0].id));
@@ -128,9 +128,7 @@ TEST(delivery_queue, a_failed_message_is_sent_again_after_a_rewind) {
 }
 
 TEST(delivery_queue, a_refused_message_is_handed_out_again_next) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 3), t0);
+    auto q = connected_with(3);
     const auto a = q.next(t0);
     const auto b = q.next(t0);
     ASSERT_TRUE(a && b);
@@ -140,9 +138,7 @@ TEST(delivery_queue, a_refused_message_is_handed_out_again_next) {
 }
 
 TEST(delivery_queue, a_discarded_message_counts_as_done) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 2), t0);
+    auto q = connected_with(2);
     const auto t = take_all(q);
     q.discard(t[0].id);
     q.confirmed(t[1].id, t0);
@@ -222,9 +218,7 @@ TEST(delivery_queue, an_empty_queue_takes_a_reading_larger_than_the_memory_bound
 }
 
 TEST(delivery_queue, a_broker_confirming_nothing_is_stalled_after_the_limit) {
-    delivery_queue q(limits(10), t0);
-    q.connected();
-    q.push(reading_of(1, 2), t0);
+    auto q = connected_with(2);
     const auto t = take_all(q, t0);
     EXPECT_FALSE(q.stalled(t0 + 29s));
     q.confirmed(t[0].id, t0 + 20s);  // still one waiting, since 20 s
