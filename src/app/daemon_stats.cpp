@@ -1,5 +1,7 @@
 #include "daemon_stats.hpp"
 
+#include <spdlog/fmt/chrono.h>
+
 #include <ctime>
 
 #include "evn_mbus/cosem_datetime.hpp"
@@ -12,12 +14,7 @@ std::string iso_utc(std::chrono::system_clock::time_point t) {
 }
 
 std::string local_hms(std::chrono::system_clock::time_point t) {
-    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    ::localtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-    return buf;
+    return fmt::format("{:%H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(t)));
 }
 
 // "1 push", "2 pushes".

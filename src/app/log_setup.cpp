@@ -43,11 +43,10 @@ std::string journal_unreachable() {
 }
 
 spdlog::level::level_enum parse_level(const std::string& name) {
-    if (name == "trace") return spdlog::level::trace;
-    if (name == "debug") return spdlog::level::debug;
-    if (name == "warn" || name == "warning") return spdlog::level::warn;
-    if (name == "error") return spdlog::level::err;
-    return spdlog::level::info;
+    // from_str knows "warn"/"warning" and "err"/"error"; it says "off" for names it does not
+    // know, where the configuration's default, info, is meant.
+    const auto level = spdlog::level::from_str(name);
+    return level == spdlog::level::off && name != "off" ? spdlog::level::info : level;
 }
 
 std::shared_ptr<spdlog::logger> make_logger(const log_config& config,

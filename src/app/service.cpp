@@ -3,18 +3,15 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <boost/asio/post.hpp>
-#include <cstdio>
 #include <iostream>
 
 #include "config_loader.hpp"
-#include "evn_mbus/error.hpp"
 #include "evn_mbus/hex.hpp"
 #include "ha_discovery.hpp"
 #include "log_setup.hpp"
 #include "mqtt_publisher.hpp"
-#include "plausibility_message.hpp"
 #include "reading_json.hpp"
-#include "serial_reader.hpp"
+#include "reading_text.hpp"
 #include "startup_signals.hpp"
 #include "uri_text.hpp"
 
@@ -22,56 +19,6 @@ namespace evn_mbus {
 namespace {
 
 namespace asio = boost::asio;
-
-const char* parity_letter(serial_parity p) {
-    switch (p) {
-        case serial_parity::none:
-            return "N";
-        case serial_parity::even:
-            return "E";
-        case serial_parity::odd:
-            return "O";
-    }
-    return "?";
-}
-
-std::string line_settings(const serial_config& s) {
-    return fmt::format("{} baud {}{}{}, idle gap {} ms", s.baud, s.data_bits,
-                       parity_letter(s.parity), s.stop_bits, s.idle_gap.count());
-}
-
-// "w_p 12937 Wh, p_p 0 W, u1 233.7 V, ..." for the values the meter sent.
-std::string named_values(const reading& r) {
-    std::string out;
-    for (const auto& q : named_quantities()) {
-        const auto v = r.named(q.name);
-        if (!v) continue;
-        if (!out.empty()) out += ", ";
-        out += fmt::format("{} {}{}{}", q.name, *v, q.unit.empty() ? "" : " ", q.unit);
-    }
-    return out.empty() ? std::string("no named values") : out;
-}
-
-// "Landis+Gyr (LGZ), HDLC, general block transfer, layout obis-tagged, 17 values" and, for a
-// layout evn-mbus does not know, what was left out and what to do.
-std::string detected(const reading& r) {
-    std::string out = r.manufacturer_label().empty() ? "no system title (plaintext push)"
-                                                     : r.manufacturer_label();
-    out += fmt::format(", {}, layout {}, {} values", describe_link(r.link, r.block_transfer),
-                       layout_name(r.layout), r.values.size());
-    if (r.untagged_values > 0) {
-        out += fmt::format(
-            " ({} more numbers without an OBIS code were left out: their meaning is unknown; "
-            "please report your meter and grid operator so that this layout can be added)",
-            r.untagged_values);
-    }
-    return out;
-}
-
-// "181220000009", or "with system title 4B464D..." for a meter that sends no number.
-std::string meter_label(const reading& r) {
-    return r.meter_number.empty() ? "with system title " + to_hex(r.title) : r.meter_number;
-}
 
 decoder_keys keys_of(const daemon_config& c) {
     decoder_keys k;
@@ -89,9 +36,10 @@ service::service(run_options options)
       summary_timer_(io_),
       diagnostics_timer_(io_),
       shutdown_timer_(io_),
-      silence_timer_(io_),
       meter_timer_(io_),
-      notifier_(io_) {}
+      line_(io_, line_handlers()),
+      notifier_(io_),
+      screen_(stats_) {}
 
 service::~service() = default;
 
@@ -152,7 +100,8 @@ int service::run() {
     config_ = config;
     meter_.set_limit(config_.serial.no_data_warning);
     log_ = make_logger(config_.log, options_.log_target_override);
-    gate_.set_max_power_w(config_.meter.max_power_kw * 1000.0);
+    screen_.set_logger(log_);
+    screen_.set_max_power_kw(config_.meter.max_power_kw);
 
     log_->info("evn-mbus {} starting: meter on {} ({}), {}", EVN_MBUS_VERSION,
                config_.serial.device, line_settings(config_.serial),
@@ -166,7 +115,8 @@ int service::run() {
     decoder_ =
         std::make_unique<telegram_decoder>(keys_of(config_), decoder_options{config_.serial.link});
     make_publisher();
-    start_serial();
+    line_.set_logger(log_);
+    line_.start(config_.serial);
     wait_signals();
     schedule_summary();
     schedule_diagnostics();
@@ -182,24 +132,19 @@ int service::run() {
     return exit_status_;
 }
 
-void service::start_serial() {
-    serial_reader::handlers h;
-    h.on_bytes = [this](std::span<const std::uint8_t> b) { on_bytes(b); };
+serial_watch::handlers service::line_handlers() {
+    serial_watch::handlers h;
+    h.on_bytes = [this](std::span<const std::uint8_t> b) {
+        decoder_->feed(b);
+        drain();
+    };
     h.on_idle = [this] { on_idle(); };
     h.on_open = [this] {
-        const bool again = serial_ && serial_->reopen_count() > 0;
-        log_->info("serial port {} {} ({})", config_.serial.device, again ? "is back" : "open",
-                   line_settings(config_.serial));
-        stats_.serial_reopens = serial_ ? serial_->reopen_count() : 0;
-        last_data_ = std::chrono::steady_clock::now();
-        line_silent_ = false;
-        watch_silence();
+        stats_.serial_reopens = line_.reopen_count();
         mark_ready();
         update_status();
     };
-    h.on_failure = [this](const std::string& what, bool first) {
-        if (first) log_->warn("{}", what);
-        silence_timer_.cancel();  // the port is gone: that has its own message
+    h.on_lost = [this] {
         if (meter_.on_port_lost())
             meter_lost("the serial port " + config_.serial.device + " is gone");
         // Ready even without the device: the service runs and waits for it; failing the
@@ -207,44 +152,7 @@ void service::start_serial() {
         mark_ready();
         notifier_.status("waiting for serial device " + config_.serial.device);
     };
-    serial_ = std::make_unique<serial_reader>(io_, config_.serial, std::move(h));
-    serial_->start();
-}
-
-void service::on_bytes(std::span<const std::uint8_t> bytes) {
-    last_data_ = std::chrono::steady_clock::now();
-    if (line_silent_) {
-        line_silent_ = false;
-        log_->info("data from the meter on {} again", config_.serial.device);
-        watch_silence();
-    }
-    if (log_->should_log(spdlog::level::trace)) {
-        log_->trace("read {} bytes: {}", bytes.size(), to_hex(bytes));
-    }
-    decoder_->feed(bytes);
-    drain();
-}
-
-void service::watch_silence() {
-    const auto limit = config_.serial.no_data_warning;
-    if (limit.count() <= 0 || stopping_) return;
-    // Re-armed from the last byte rather than on every read: a timer reset per chunk of
-    // bytes would cost more than the data.
-    silence_timer_.expires_at(last_data_ + limit);
-    silence_timer_.async_wait([this, limit](const boost::system::error_code& ec) {
-        if (ec) return;
-        if (std::chrono::steady_clock::now() - last_data_ < limit) {
-            watch_silence();
-            return;
-        }
-        line_silent_ = true;
-        log_->warn(
-            "no data from the meter on {} for {} s: check that the customer interface is "
-            "activated in your grid operator's portal, that the M-Bus wires are on pins 3 and 4 "
-            "of the RJ12 plug, and that the interface board's TX goes to the "
-            "Pi's RXD (GPIO 15, pin 10); this message comes once, until data arrives",
-            config_.serial.device, limit.count());
-    });
+    return h;
 }
 
 void service::meter_seen() {
@@ -304,7 +212,7 @@ void service::drain() {
                 on_reading(*ev.value, ev.raw);
                 break;
             case decode_event::kind::error:
-                on_error(ev.error, ev.raw);
+                screen_.dropped(ev.error, ev.raw);
                 break;
         }
     }
@@ -313,8 +221,10 @@ void service::drain() {
 void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
     ++stats_.telegrams_ok;
     stats_.last_reading = std::chrono::system_clock::now();
-    if (!check_frame_counter(r)) return;
-    if (!check_plausibility(r)) return;
+    if (!screen_.frame_counter_ok(r) || !screen_.plausible(r)) {
+        update_status();
+        return;
+    }
     if (stats_.telegrams_ok == 1) {
         log_->info("first reading from meter {}: {}: {}",
                    r.meter_number.empty() ? std::string("(number not sent)") : r.meter_number,
@@ -340,146 +250,6 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         publisher_->publish_reading(r, raw, decoder_->last_plaintext());
     }
     update_status();
-}
-
-// Lost, repeated and replayed pushes, by the GCM frame counter (the rules are in
-// frame_counter_monitor.hpp). A repeat or an old telegram is told once per push; gaps are
-// rate-limited, since a bad wire loses pushes all the time.
-bool service::check_frame_counter(const reading& r) {
-    const auto now = std::chrono::steady_clock::now();
-    const counter_check c = counters_.check(r, now);
-    stats_.counters = counters_.stats();
-    const std::string meter = meter_label(r);
-    switch (c.verdict) {
-        case counter_verdict::duplicate:
-            log_->warn(
-                "meter {} sent push counter {} again (last {}): a replayed or repeated "
-                "telegram; not published",
-                meter, c.counter, c.previous);
-            break;
-        case counter_verdict::backwards:
-            log_->warn(
-                "meter {} sent push counter {}, lower than the last one ({}): an old telegram "
-                "replayed, or the meter was reset; not published (if the meter keeps counting "
-                "up from there, it is taken as reset after a few pushes)",
-                meter, c.counter, c.previous);
-            break;
-        case counter_verdict::reset_accepted:
-            log_->warn(
-                "meter {} keeps counting up from push counter {} (the last one before was {}): "
-                "the meter was reset; publishing again",
-                meter, c.counter, c.previous);
-            break;
-        case counter_verdict::jump:
-            log_->info(
-                "the push counter of meter {} jumped from {} to {}, further than pushes can "
-                "have been lost in the meantime: the meter was probably restarted or replaced; "
-                "counting on from here",
-                meter, c.previous, c.counter);
-            break;
-        case counter_verdict::gap: {
-            // Telegrams dropped since the last reading (a wrong key, damage) are pushes that
-            // did arrive: only the rest can have been lost on the wire.
-            const std::uint64_t failed = stats_.failures_total() - failures_at_last_reading_;
-            if (failed > 0) {
-                log_gap_of_failures(c, meter, failed, now);
-                break;
-            }
-            std::uint64_t suppressed = 0;
-            if (limiter_.should_log("lost_pushes", now, suppressed)) {
-                log_->warn(
-                    "{} {} from meter {} {} lost on the wire (counter {} -> {}){}: check the "
-                    "wiring and the M-Bus interface if this repeats",
-                    c.lost, c.lost == 1 ? "push" : "pushes", meter, c.lost == 1 ? "was" : "were",
-                    c.previous, c.counter,
-                    suppressed > 0
-                        ? fmt::format(" ({} more gaps since the last such message)", suppressed)
-                        : std::string());
-            }
-            break;
-        }
-        default:
-            break;
-    }
-    if (!c.publish()) update_status();
-    failures_at_last_reading_ = stats_.failures_total();
-    key_changed_ = false;
-    return c.publish();
-}
-
-// A counter gap with dropped telegrams in between: say what happened to the pushes (they
-// came, but could not be decrypted or were damaged) instead of blaming the wire.
-void service::log_gap_of_failures(const counter_check& c, const std::string& meter,
-                                  std::uint64_t failed, std::chrono::steady_clock::time_point now) {
-    std::uint64_t suppressed = 0;
-    if (!limiter_.should_log("dropped_pushes", now, suppressed)) return;
-    const std::string pushes = fmt::format("{} {}", c.lost, c.lost == 1 ? "push" : "pushes");
-    const std::string more =
-        suppressed > 0 ? fmt::format(" ({} more such gaps since the last such message)", suppressed)
-                       : std::string();
-    if (failed >= c.lost) {
-        if (key_changed_) {
-            log_->warn(
-                "{} from meter {} (counter {} -> {}) could not be decrypted with the key in "
-                "force before the reload and {} dropped; the new key works{}",
-                pushes, meter, c.previous, c.counter, c.lost == 1 ? "was" : "were", more);
-        } else {
-            log_->warn(
-                "{} from meter {} (counter {} -> {}) arrived but {} dropped as failed (see "
-                "the 'telegram dropped' messages for why){}",
-                pushes, meter, c.previous, c.counter, c.lost == 1 ? "was" : "were", more);
-        }
-        return;
-    }
-    log_->warn(
-        "{} from meter {} are missing (counter {} -> {}): {} arrived but {} dropped as failed{}, "
-        "the other {} {} lost on the wire: check the wiring and the M-Bus interface if this "
-        "repeats{}",
-        pushes, meter, c.previous, c.counter, failed, failed == 1 ? "was" : "were",
-        key_changed_ ? " while the key was wrong" : "", c.lost - failed,
-        c.lost - failed == 1 ? "was" : "were", more);
-}
-
-// Impossible readings of meters without a GCM tag (the rules are in plausibility_gate.hpp):
-// not published, counted, and told once a minute per reason.
-bool service::check_plausibility(const reading& r) {
-    const auto now = std::chrono::steady_clock::now();
-    const plausibility_check c = gate_.check(r, now);
-    stats_.plausibility = gate_.stats();
-    const std::string text = describe_plausibility(c, meter_label(r), config_.meter.max_power_kw,
-                                                   gate_.options().accept_after);
-    if (c.verdict == plausibility_verdict::new_level_accepted) {
-        log_->warn("{}", text);
-    } else if (!c.publish()) {
-        std::uint64_t suppressed = 0;
-        if (limiter_.should_log(std::string("implausible_") + to_string(c.verdict), now,
-                                suppressed)) {
-            log_->warn("{}{}", text,
-                       suppressed > 0 ? fmt::format(" ({} more like this since the last such "
-                                                    "message)",
-                                                    suppressed)
-                                      : std::string());
-        }
-        update_status();
-    }
-    return c.publish();
-}
-
-void service::on_error(const std::error_code& ec, std::span<const std::uint8_t> raw) {
-    const std::string name(error_name(ec));
-    ++stats_.failures[name];
-    std::uint64_t suppressed = 0;
-    if (limiter_.should_log(name, std::chrono::steady_clock::now(), suppressed)) {
-        if (suppressed > 0) {
-            log_->warn("telegram dropped: {} ({} more like this since the last such message)",
-                       ec.message(), suppressed);
-        } else {
-            log_->warn("telegram dropped: {}", ec.message());
-        }
-    }
-    if (!raw.empty() && log_->should_log(spdlog::level::debug)) {
-        log_->debug("dropped bytes ({}): {}", name, to_hex(raw));
-    }
 }
 
 void service::wait_signals() {
@@ -510,10 +280,10 @@ void service::reload() {
     log_->set_level(parse_level(fresh.log.level));
     if (fresh.meter.key != config_.meter.key || fresh.meter.auth_key != config_.meter.auth_key) {
         decoder_->set_keys(keys_of(fresh));
-        key_changed_ = true;
+        screen_.key_changed();
         log_->info("meter keys updated");
     }
-    gate_.set_max_power_w(fresh.meter.max_power_kw * 1000.0);
+    screen_.set_max_power_kw(fresh.meter.max_power_kw);
     const bool serial_changed = fresh.serial != config_.serial;
     const bool mqtt_changed = fresh.mqtt != config_.mqtt;
     config_ = fresh;
@@ -522,8 +292,7 @@ void service::reload() {
     if (serial_changed) {
         log_->info("serial settings changed: reopening {} ({})", config_.serial.device,
                    line_settings(config_.serial));
-        serial_->stop();
-        start_serial();
+        line_.start(config_.serial);
     }
     if (mqtt_changed && options_.mqtt_enabled) {
         log_->info("MQTT settings changed: reconnecting to {}",
@@ -572,10 +341,9 @@ void service::shutdown() {
     notifier_.stop_watchdog();
     summary_timer_.cancel();
     diagnostics_timer_.cancel();
-    silence_timer_.cancel();
     meter_timer_.cancel();
     reload_signal_.cancel();
-    if (serial_) serial_->stop();
+    line_.stop();
     // Pending readings get a bounded time to reach the broker; then the loop ends anyway.
     auto finish = [this] {
         shutdown_timer_.cancel();

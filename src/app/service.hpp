@@ -17,17 +17,15 @@
 
 #include "daemon_config.hpp"
 #include "daemon_stats.hpp"
-#include "error_limiter.hpp"
-#include "evn_mbus/frame_counter_monitor.hpp"
-#include "evn_mbus/plausibility_gate.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "meter_availability.hpp"
+#include "reading_screen.hpp"
+#include "serial_watch.hpp"
 #include "systemd_notifier.hpp"
 
 namespace evn_mbus {
 
 class mqtt_publisher;
-class serial_reader;
 
 struct run_options {
     std::string config_path;
@@ -53,16 +51,10 @@ class service {
 
   private:
     bool load(daemon_config& out, bool at_start);
-    void start_serial();
-    void on_bytes(std::span<const std::uint8_t> bytes);
+    serial_watch::handlers line_handlers();
     void on_idle();
     void drain();
     void on_reading(const reading& r, std::span<const std::uint8_t> raw);
-    bool check_frame_counter(const reading& r);  // false: not to be published
-    bool check_plausibility(const reading& r);   // false: not to be published
-    void log_gap_of_failures(const counter_check& c, const std::string& meter, std::uint64_t failed,
-                             std::chrono::steady_clock::time_point now);
-    void on_error(const std::error_code& ec, std::span<const std::uint8_t> raw);
     void wait_signals();
     void wait_reload();
     void reload();
@@ -75,8 +67,6 @@ class service {
     void refresh_mqtt_stats();
     void mark_ready();  // READY=1, once
     void make_publisher(bool after_reload = false);
-    // Warns once when the open port stays silent for serial.no_data_warning_s.
-    void watch_silence();
     // <prefix>/meter_status (meter_availability.hpp): a reading was published; the meter went
     // offline (`why`, for the log); the timer that notices a silent meter.
     void meter_seen();
@@ -91,27 +81,18 @@ class service {
     boost::asio::steady_timer summary_timer_;
     boost::asio::steady_timer diagnostics_timer_;
     boost::asio::steady_timer shutdown_timer_;
-    boost::asio::steady_timer silence_timer_;
-    std::chrono::steady_clock::time_point last_data_;  // last byte, or when the port opened
-    bool line_silent_ = false;                         // the no-data warning was given
     meter_availability meter_{std::chrono::seconds{0}};
     bool meter_was_lost_ = false;  // "offline" was logged: say when readings are back
     boost::asio::steady_timer meter_timer_;
     std::shared_ptr<spdlog::logger> log_;
     std::unique_ptr<telegram_decoder> decoder_;
-    std::unique_ptr<serial_reader> serial_;
+    serial_watch line_;
     std::shared_ptr<mqtt_publisher> publisher_;
     std::uint64_t mqtt_dropped_before_ = 0;     // by replaced publishers, and from held_
     std::uint64_t mqtt_reconnects_before_ = 0;  // by replaced publishers
     systemd_notifier notifier_;
     daemon_stats stats_;
-    error_limiter limiter_;
-    frame_counter_monitor counters_;  // lost and replayed pushes; kept across reloads
-    plausibility_gate gate_;          // impossible readings of untagged meters; likewise
-    // For telling a counter gap of dropped telegrams from pushes lost on the wire: the failure
-    // count at the last reading, and whether the key changed since.
-    std::uint64_t failures_at_last_reading_ = 0;
-    bool key_changed_ = false;
+    reading_screen screen_;  // which readings are published; kept across reloads
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
     std::deque<std::pair<reading, std::vector<std::uint8_t>>> held_;  // oldest dropped first
