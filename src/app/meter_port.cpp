@@ -43,14 +43,7 @@ meter_port::~meter_port() {
 std::error_code meter_port::open_pty(const std::string& link) {
     if (auto ec = pty_.open(link)) return ec;
     // A descriptor of the stream's own: the pty closes the master when it is done with it.
-    const int fd = ::fcntl(pty_.master_fd(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) return last_error();
-    boost::system::error_code ec;
-    stream_.assign(fd, ec);
-    if (ec) {
-        ::close(fd);
-        return to_std(ec);
-    }
+    if (auto ec = adopt(::fcntl(pty_.master_fd(), F_DUPFD_CLOEXEC, 0))) return ec;
     name_ = pty_.slave_path();
     is_pty_ = true;
     readable_ = true;
@@ -81,17 +74,17 @@ std::error_code meter_port::open_device(const std::string& path, unsigned baud) 
     int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
     // Never create files under /dev: a mistyped port name must be an error.
     if (path.rfind("/dev/", 0) != 0) flags |= O_CREAT | O_TRUNC;
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return last_error();
     // A regular file cannot be watched by epoll, but Asio writes to it directly: it never
     // has to wait.
+    return adopt(::open(path.c_str(), flags, 0644));
+}
+
+std::error_code meter_port::adopt(int fd) {
+    if (fd < 0) return last_error();
     boost::system::error_code ec;
     stream_.assign(fd, ec);
-    if (ec) {
-        ::close(fd);
-        return to_std(ec);
-    }
-    return {};
+    if (ec) ::close(fd);
+    return to_std(ec);
 }
 
 void meter_port::async_write(std::span<const std::uint8_t> data,

@@ -62,6 +62,8 @@ class meter_port {
     bool is_pty() const noexcept { return is_pty_; }
 
   private:
+    // Makes `fd` (from open(), -1 for its errno) the stream's descriptor.
+    std::error_code adopt(int fd);
     void read_some();
     void watch_unread(std::size_t last, std::chrono::steady_clock::time_point last_change,
                       std::chrono::steady_clock::time_point empty_since);
