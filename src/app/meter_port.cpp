@@ -105,6 +105,7 @@ std::error_code meter_port::start_reading(
     if (!readable_) return std::make_error_code(std::errc::operation_not_supported);
     on_bytes_ = std::move(on_bytes);
     on_end_ = std::move(on_end);
+    reading_ = true;
     read_some();
     return {};
 }
@@ -114,8 +115,9 @@ void meter_port::read_some() {
                                                                std::size_t n) {
         if (alive.expired() || !*alive.lock()) return;
         if (n > 0 && on_bytes_) on_bytes_(std::span(read_buffer_.data(), n));
-        if (ec) {
-            if (on_end_) on_end_(to_std(ec));
+        if (ec || !reading_) {  // !reading_: on_bytes_ called cancel(), no read was pending
+            if (on_end_)
+                on_end_(ec ? to_std(ec) : std::make_error_code(std::errc::operation_canceled));
             return;
         }
         read_some();
@@ -167,6 +169,7 @@ void meter_port::watch_unread(std::size_t last, steady::time_point last_change,
 }
 
 void meter_port::cancel() {
+    reading_ = false;
     boost::system::error_code ignored;
     if (serial_.is_open()) serial_.cancel(ignored);
     if (stream_.is_open()) stream_.cancel(ignored);

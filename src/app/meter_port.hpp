@@ -75,6 +75,7 @@ class meter_port {
     std::string name_;
     bool is_pty_ = false;
     bool readable_ = false;
+    bool reading_ = false;  // between start_reading() and cancel()
     std::array<std::uint8_t, 512> read_buffer_{};
     std::function<void(std::span<const std::uint8_t>)> on_bytes_;
     std::function<void(const std::error_code&)> on_end_;
