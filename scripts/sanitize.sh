@@ -89,7 +89,12 @@ build() {
     sanitizers="$2"
     shift 2
     # Warnings are the normal build's business (GCC warns about fences under TSan, in headers).
+    # -O1 -g1, as the sanitizers' own documentation advises: line tables are all a report's
+    # stack needs, and GCC 12 compiles the heaviest test file with ASan+UBSan in 40 s instead
+    # of 77 s at RelWithDebInfo's -O2 -g (the ASan build took 27 of CI's 86 minutes).
     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVN_MBUS_SANITIZE="$sanitizers" \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+        -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
         -DEVN_MBUS_WERROR=OFF -DEVN_MBUS_BUILD_BENCH=OFF -DEVN_MBUS_FUZZ=OFF >/dev/null
     if [ $# -gt 0 ]; then
         targets=""
