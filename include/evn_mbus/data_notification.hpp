@@ -1,6 +1,7 @@
 // DLMS data-notification APDU (IEC 62056-5-3:2017, 8.5 / Green Book 9.3.8):
 //   0Fh | long-invoke-id-and-priority (4) | date-time (octet-string: 00h absent, or 0Ch + 12)
 //       | notification-body (one A-XDR Data element)
+// The date-time is also taken as tagged Data (09h 0Ch + 12), as some Kaifa meters send it.
 #pragma once
 
 #include <cstdint>
