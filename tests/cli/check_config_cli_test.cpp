@@ -1,7 +1,6 @@
 // `evn-mbus check-config` as a user runs it: exit status, the effective configuration with
 // secrets hidden, and error lines that point into the file.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 namespace evn_mbus::test {
 namespace {
@@ -50,21 +50,13 @@ std::size_t count_lines(const std::string& text) {
 
 class check_config_cli : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "evn-mbus-check-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
     std::string write(const std::string& name, const std::string& content) {
         const std::string path = (dir_ / name).string();
         std::ofstream(path, std::ios::binary) << content;
         return path;
     }
-    fs::path dir_;
+    const temp_dir tmp_{"evn-mbus-check"};
+    const fs::path dir_ = tmp_.path();
 };
 
 // systemctl reload runs `check-config --quiet` first: problems reach the journal, the

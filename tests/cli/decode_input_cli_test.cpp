@@ -23,6 +23,7 @@
 
 #include "fixture_loader.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 namespace evn_mbus::test {
 namespace {
@@ -56,20 +57,14 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 class decode_input_cli : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = ::testing::TempDir() + "evn-mbus-decode-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
     std::string write(const std::string& name, const std::string& content) {
         const std::string path = dir_ + "/" + name;
         std::ofstream(path, std::ios::binary) << content;
         return path;
     }
 
-    std::string dir_;
+    const temp_dir tmp_{"evn-mbus-decode"};
+    const std::string dir_ = tmp_.path();
 };
 
 // ---- item 1: every file error is a message and exit status 2 ----------------------------------

@@ -26,6 +26,7 @@
 #include "fixture_loader.hpp"
 #include "process.hpp"
 #include "reading_json.hpp"
+#include "temp_dir.hpp"
 
 namespace evn_mbus::test {
 namespace {
@@ -174,18 +175,9 @@ std::vector<nlohmann::json> json_file(const std::string& path) {
 
 class simulate_cli : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = ::testing::TempDir() + "evn-mbus-sim-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    std::string path(const std::string& name) const { return dir_.file(name); }
 
-    std::string dir_;
+    const temp_dir dir_{"evn-mbus-sim"};
 };
 
 TEST_F(simulate_cli, synthesized_pushes_decode_to_what_the_expect_file_says) {

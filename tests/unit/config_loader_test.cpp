@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +14,7 @@
 
 #include "client_id.hpp"
 #include "mqtt_publisher.hpp"
+#include "temp_dir.hpp"
 #include "uri_text.hpp"
 
 namespace evn_mbus {
@@ -50,26 +50,6 @@ std::string all_messages(const config_result& r) {
         s += describe(p, "test.yaml") + "\n";
     return s;
 }
-
-// A fresh directory, removed with everything in it at the end of the test.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "evn-mbus-config-XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 // Every field, so that a field forgotten by the loader (or by this test) shows up.
 void expect_same_config(const daemon_config& a, const daemon_config& b) {
@@ -491,9 +471,10 @@ TEST(config_loader, invalid_key_says_what_is_wrong_without_showing_it) {
 
 // What surrounds the digits is named (the key's digits never are), with what is expected.
 TEST(config_loader, key_with_a_name_or_comment_around_it_says_what_was_found) {
-    const temp_dir dir;
-    write_file(dir.path() / "meter.key", "KEY=" + valid_key + "\n");
-    auto r = load_config_text("meter:\n  key_file: meter.key\n", dir.path().string());
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    write_file(dir / "meter.key", "KEY=" + valid_key + "\n");
+    auto r = load_config_text("meter:\n  key_file: meter.key\n", dir.string());
     auto p = only_problem(r);
     EXPECT_EQ(p.key, "meter.key_file");
     EXPECT_EQ(p.message.find("placeholder"), std::string::npos) << p.message;
@@ -532,50 +513,50 @@ TEST(config_loader, key_and_key_file_together_are_an_error) {
 }
 
 TEST(config_loader, relative_file_names_are_relative_to_the_config_file) {
-    const temp_dir dir;
-    fs::create_directory(dir.path() / "secrets");
-    write_file(dir.path() / "secrets" / "meter.key",
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    fs::create_directory(dir / "secrets");
+    write_file(dir / "secrets" / "meter.key",
                "# from the Smart Meter Webportal\n36 C6 66 39 E4 8A 8C A4\nD6 BC 8B 28 2A 79 3B "
                "BB\n");
-    write_file(dir.path() / "secrets" / "mqtt.pass", "hunter2\n");
-    write_file(dir.path() / "ca.pem", "not checked here\n");
-    write_file(dir.path() / "evn.yaml",
+    write_file(dir / "secrets" / "mqtt.pass", "hunter2\n");
+    write_file(dir / "ca.pem", "not checked here\n");
+    write_file(dir / "evn.yaml",
                "meter:\n  key_file: secrets/meter.key\nmqtt:\n  uri: ssl://b:8883\n"
                "  username: u\n  password_file: ./secrets/mqtt.pass\n  tls:\n"
                "    ca_file: ca.pem\n");
     // Loaded from another working directory: the names still resolve against the file's folder.
-    const auto r = load_config_file((dir.path() / "evn.yaml").string());
+    const auto r = load_config_file((dir / "evn.yaml").string());
     ASSERT_TRUE(r.config) << all_messages(r);
     EXPECT_EQ(r.config->meter.key, valid_key_bytes);
-    EXPECT_EQ(r.config->meter.key_file, (dir.path() / "secrets" / "meter.key").string());
+    EXPECT_EQ(r.config->meter.key_file, (dir / "secrets" / "meter.key").string());
     EXPECT_EQ(r.config->mqtt.password, "hunter2");
-    EXPECT_EQ(r.config->mqtt.password_file, (dir.path() / "secrets" / "mqtt.pass").string());
-    EXPECT_EQ(r.config->mqtt.tls.ca_file, (dir.path() / "ca.pem").string());
+    EXPECT_EQ(r.config->mqtt.password_file, (dir / "secrets" / "mqtt.pass").string());
+    EXPECT_EQ(r.config->mqtt.tls.ca_file, (dir / "ca.pem").string());
 
     // The same text given with an origin directory.
-    const auto t =
-        load_config_text(read_file((dir.path() / "evn.yaml").string()), dir.path().string());
+    const auto t = load_config_text(read_file((dir / "evn.yaml").string()), dir.string());
     ASSERT_TRUE(t.config) << all_messages(t);
     EXPECT_EQ(t.config->meter.key, valid_key_bytes);
 }
 
 TEST(config_loader, unreadable_or_bad_key_file_is_reported_with_its_path) {
-    const temp_dir dir;
-    auto r = load_config_text("meter:\n  key_file: missing.key\n", dir.path().string());
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    auto r = load_config_text("meter:\n  key_file: missing.key\n", dir.string());
     auto p = only_problem(r);
     EXPECT_EQ(p.key, "meter.key_file");
     EXPECT_EQ(p.line, 2);
-    EXPECT_NE(p.message.find((dir.path() / "missing.key").string()), std::string::npos)
-        << p.message;
+    EXPECT_NE(p.message.find((dir / "missing.key").string()), std::string::npos) << p.message;
     EXPECT_NE(p.message.find("does not exist"), std::string::npos) << p.message;
 
-    write_file(dir.path() / "placeholder.key", "REPLACE_WITH_YOUR_32_HEX_DIGIT_KEY\n");
-    r = load_config_text("meter:\n  key_file: placeholder.key\n", dir.path().string());
+    write_file(dir / "placeholder.key", "REPLACE_WITH_YOUR_32_HEX_DIGIT_KEY\n");
+    r = load_config_text("meter:\n  key_file: placeholder.key\n", dir.string());
     p = only_problem(r);
     EXPECT_NE(p.message.find("placeholder"), std::string::npos) << p.message;
     expect_where_to_get_the_key(p.message);
 
-    r = load_config_text("meter:\n  key_file: .\n", dir.path().string());
+    r = load_config_text("meter:\n  key_file: .\n", dir.string());
     p = only_problem(r);
     EXPECT_NE(p.message.find("is a folder"), std::string::npos) << p.message;
 
@@ -590,10 +571,11 @@ TEST(config_loader, password_rules) {
     EXPECT_NE(only_problem(r).message.find("mqtt.username is empty"), std::string::npos);
     r = load_config_text(with_key("mqtt:\n  username: u\n  password: x\n  password_file: f\n"), "");
     EXPECT_EQ(only_problem(r).key, "mqtt.password_file");
-    const temp_dir dir;
-    write_file(dir.path() / "empty.pass", "\n");
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    write_file(dir / "empty.pass", "\n");
     r = load_config_text(with_key("mqtt:\n  username: u\n  password_file: empty.pass\n"),
-                         dir.path().string());
+                         dir.string());
     EXPECT_NE(only_problem(r).message.find("is empty"), std::string::npos);
 }
 
@@ -697,8 +679,9 @@ TEST(config_loader, secret_emptied_by_a_yaml_rule_is_warned_about_with_the_rule)
 }
 
 TEST(config_loader, missing_serial_device_is_a_warning_not_an_error) {
-    const temp_dir dir;
-    const std::string missing = (dir.path() / "ttyUSB7").string();
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    const std::string missing = (dir / "ttyUSB7").string();
     auto r = load_config_text(with_key("serial:\n  device: " + missing + "\n"), "");
     ASSERT_TRUE(r.config) << all_messages(r);
     const auto w = warnings_about(r, "serial.device");
@@ -729,34 +712,35 @@ TEST(config_loader, default_client_id_names_the_host_and_the_instance) {
     EXPECT_EQ(a.rfind("evn-mbus-raspberrypi-aaaa", 0), 0u) << a;
 
     // The loaded file gets it; a client_id set in the file stays as it is.
-    const temp_dir dir;
-    write_file(dir.path() / "meter2.yaml", with_key(""));
-    auto r = load_config_file((dir.path() / "meter2.yaml").string());
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    write_file(dir / "meter2.yaml", with_key(""));
+    auto r = load_config_file((dir / "meter2.yaml").string());
     ASSERT_TRUE(r.config) << all_messages(r);
-    EXPECT_EQ(r.config->mqtt.client_id, default_client_id((dir.path() / "meter2.yaml").string()));
+    EXPECT_EQ(r.config->mqtt.client_id, default_client_id((dir / "meter2.yaml").string()));
     EXPECT_TRUE(r.config->mqtt.client_id.ends_with("-meter2")) << r.config->mqtt.client_id;
-    write_file(dir.path() / "meter3.yaml", with_key("mqtt:\n  client_id: mine\n"));
-    r = load_config_file((dir.path() / "meter3.yaml").string());
+    write_file(dir / "meter3.yaml", with_key("mqtt:\n  client_id: mine\n"));
+    r = load_config_file((dir / "meter3.yaml").string());
     ASSERT_TRUE(r.config) << all_messages(r);
     EXPECT_EQ(r.config->mqtt.client_id, "mine");
 }
 
 TEST(config_loader, tls_files_must_exist_and_need_a_tls_uri) {
-    const temp_dir dir;
-    write_file(dir.path() / "ca.pem", "x");
-    auto r =
-        load_config_text(with_key("mqtt:\n  uri: ssl://b:8883\n  tls:\n    ca_file: nope.pem\n"),
-                         dir.path().string());
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    write_file(dir / "ca.pem", "x");
+    auto r = load_config_text(
+        with_key("mqtt:\n  uri: ssl://b:8883\n  tls:\n    ca_file: nope.pem\n"), dir.string());
     auto p = only_problem(r);
     EXPECT_EQ(p.key, "mqtt.tls.ca_file");
     EXPECT_NE(p.message.find("does not exist"), std::string::npos) << p.message;
     r = load_config_text(with_key("mqtt:\n  uri: tcp://b:1883\n  tls:\n    ca_file: ca.pem\n"),
-                         dir.path().string());
+                         dir.string());
     p = only_problem(r);
     EXPECT_EQ(p.key, "mqtt.tls");
     EXPECT_NE(p.message.find("does not use TLS"), std::string::npos) << p.message;
     r = load_config_text(with_key("mqtt:\n  uri: ssl://b\n  tls:\n    key_file: ca.pem\n"),
-                         dir.path().string());
+                         dir.string());
     EXPECT_EQ(only_problem(r).key, "mqtt.tls.key_file");
 }
 
@@ -797,8 +781,9 @@ TEST(config_loader, top_level_must_be_a_map) {
 }
 
 TEST(config_loader, missing_file_is_one_problem_that_says_so) {
-    const temp_dir dir;
-    const std::string path = (dir.path() / "nope.yaml").string();
+    const test::temp_dir tmp("evn-mbus-config");
+    const fs::path dir = tmp.path();
+    const std::string path = (dir / "nope.yaml").string();
     const auto r = load_config_file(path);
     const auto& p = only_problem(r);
     EXPECT_NE(p.message.find(path), std::string::npos) << p.message;
