@@ -44,10 +44,13 @@ enum class value_layout : std::uint8_t {
     wiener_netze_im350,  // {meter number, clock, A+ ... Q-} (Siemens IM350)
     kaernten_netz,       // {0-6:25.9.0.255, meter number, time, date, A+, A-, R+, R-, P+,
                          //  P-, message text, message code} (Iskraemeco AM550)
+    eww_wels,            // {0-6:25.9.0.255, meter number, time, date, A+, A-, R+, R-, P+, P-}
+                         // (Siemens IM350)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
 };
 
-// "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "untagged", "empty".
+// "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels", "untagged",
+// "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->

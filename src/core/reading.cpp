@@ -17,6 +17,8 @@ std::string_view layout_name(value_layout layout) noexcept {
             return "wiener-netze-im350";
         case value_layout::kaernten_netz:
             return "kaernten-netz";
+        case value_layout::eww_wels:
+            return "eww-wels";
         case value_layout::untagged:
             return "untagged";
     }

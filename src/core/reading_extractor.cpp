@@ -80,8 +80,24 @@ constexpr slot kaernten_netz_slots[] = {
     {slot_kind::text, obis_code{{0, 0, 96, 13, 1, 255}}},
 };
 
+// eww Wels (Siemens IM350; the capture in Noschvie/shrdzm, positions as its reader and the
+// Kaernten Netz profile have them): Kaernten Netz's first ten slots, no message strings.
+constexpr slot eww_wels_slots[] = {
+    {slot_kind::push_id, obis_code{{0, 6, 25, 9, 0, 255}}},
+    number_slot,
+    {slot_kind::time_part},
+    {slot_kind::date_part},
+    a_plus,
+    a_minus,
+    r_plus,
+    r_minus,
+    p_plus,
+    p_minus,
+};
+
 constexpr push_profile push_profiles[] = {
     {value_layout::kaernten_netz, kaernten_netz_slots},
+    {value_layout::eww_wels, eww_wels_slots},
     {value_layout::wiener_netze_im350, wiener_netze_im350_slots},
     {value_layout::wiener_netze, wiener_netze_slots},
 };

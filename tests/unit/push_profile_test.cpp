@@ -149,6 +149,31 @@ TEST(push_profile, kaernten_netz_capture_every_value) {
     EXPECT_FALSE(r.named("q_p").has_value());  // not in this profile
 }
 
+// ---- eww Wels, Siemens IM350 (real capture, Noschvie/shrdzm Device_IM350.cpp) -------------
+// The values as that reader names them (parse_message: counter_reading_p_in/p_out/q_in/q_out,
+// current_power_usage_in/out); the OBIS codes follow the Kaernten Netz profile.
+
+TEST(push_profile, eww_wels_capture_every_value) {
+    const reading r = decode_capture_plaintext("shrdzm_siemens_im350_wels_frame2");
+    EXPECT_EQ(r.layout, value_layout::eww_wels);
+    EXPECT_EQ(layout_name(r.layout), "eww-wels");
+    EXPECT_EQ(r.untagged_values, 0u);
+    EXPECT_EQ(r.meter_number, "18037098");
+    // The push's date-time 2021-05-19 10:17:44 local, deviation -120.
+    ASSERT_TRUE(r.clock.has_value());
+    EXPECT_EQ(format_utc(*r.clock), "2021-05-19T08:17:44Z");
+    EXPECT_EQ(at(r, electricity(1, 8)), (checked{3532035, "Wh"}));  // 0035E503
+    EXPECT_EQ(at(r, electricity(2, 8)), (checked{0, "Wh"}));
+    EXPECT_EQ(at(r, electricity(3, 8)), (checked{392175, "varh"}));  // 0005FBEF
+    EXPECT_EQ(at(r, electricity(4, 8)), (checked{282673, "varh"}));  // 00045031
+    EXPECT_EQ(at(r, electricity(1, 7)), (checked{190, "W"}));        // 000000BE
+    EXPECT_EQ(at(r, electricity(2, 7)), (checked{0, "W"}));
+    EXPECT_EQ(r.find(obis_code{{0, 6, 25, 9, 0, 255}}), nullptr);  // identifies the profile
+    EXPECT_EQ(r.values.size(), 7u);                                // meter number + 6 counters
+    EXPECT_EQ(r.named("w_p"), 3532035.0);
+    EXPECT_EQ(r.named("p_p"), 190.0);
+}
+
 TEST(push_profile, kaernten_netz_published_example_with_message_text) {
     // The Kaernten example of legacy.py (rddl-network/EnergyAgent), its empty message text
     // replaced by a synthetic one to show that a sent message passes through.
