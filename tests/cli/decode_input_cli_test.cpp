@@ -364,8 +364,14 @@ TEST_F(decode_input_cli, dev_zero_ends_with_a_clear_error_in_bounded_memory) {
     EXPECT_EQ(status, 2) << err;
     EXPECT_TRUE(contains(err, "without a single M-Bus or HDLC frame")) << err;
     EXPECT_TRUE(contains(err, "/dev/zero")) << err;
-    // The program itself is ~10 MiB resident; the input must not add to it.
-    EXPECT_LT(rss_kib, 64 * 1024) << "peak resident memory " << rss_kib << " KiB";
+    // The program itself is ~10 MiB resident; the input must not add to it. Under ASan its
+    // shadow memory and quarantine add tens of MiB (75 MiB seen in CI's sanitizer stage).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr long bound_kib = 512 * 1024;
+#else
+    constexpr long bound_kib = 64 * 1024;
+#endif
+    EXPECT_LT(rss_kib, bound_kib) << "peak resident memory " << rss_kib << " KiB";
     ::close(c.out);
     ::close(c.err);
 }
