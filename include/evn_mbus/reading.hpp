@@ -46,11 +46,13 @@ enum class value_layout : std::uint8_t {
                          //  P-, message text, message code} (Iskraemeco AM550)
     eww_wels,            // {0-6:25.9.0.255, meter number, time, date, A+, A-, R+, R-, P+, P-}
                          // (Siemens IM350)
+    netz_burgenland,     // {U L1-L3, I L1-L3, P+, P-, A+, A-, angles L1-L3, meter number}
+                         // (Landis+Gyr E450)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
 };
 
-// "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels", "untagged",
-// "empty".
+// "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels",
+// "netz-burgenland", "untagged", "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->

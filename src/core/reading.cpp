@@ -19,6 +19,8 @@ std::string_view layout_name(value_layout layout) noexcept {
             return "kaernten-netz";
         case value_layout::eww_wels:
             return "eww-wels";
+        case value_layout::netz_burgenland:
+            return "netz-burgenland";
         case value_layout::untagged:
             return "untagged";
     }

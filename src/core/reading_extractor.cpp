@@ -23,6 +23,7 @@ enum class slot_kind : std::uint8_t {
     time_part,     // 4-byte COSEM time: part of the push time stamp, skipped
     date_part,     // 5-byte COSEM date: part of the push time stamp, skipped
     counter,       // double-long-unsigned with the slot's OBIS code, scaler and unit
+    long_value,    // long-unsigned (16 bits) with the slot's OBIS code, scaler and unit
     text,          // octet- or visible-string under the slot's OBIS code (left out when empty)
 };
 
@@ -43,7 +44,8 @@ constexpr obis_code electricity(std::uint8_t c, std::uint8_t d) {
 }
 
 // COSEM unit enums (Blue Book 4.3.2).
-constexpr std::uint8_t unit_w = 27, unit_var = 29, unit_wh = 30, unit_varh = 32;
+constexpr std::uint8_t unit_degree = 8, unit_w = 27, unit_var = 29, unit_wh = 30, unit_varh = 32,
+                       unit_a = 33, unit_v = 35;
 
 constexpr slot a_plus{slot_kind::counter, electricity(1, 8), 0, unit_wh};
 constexpr slot a_minus{slot_kind::counter, electricity(2, 8), 0, unit_wh};
@@ -95,7 +97,25 @@ constexpr slot eww_wels_slots[] = {
     p_minus,
 };
 
+// Netz Burgenland (Landis+Gyr E450; the operator's document as quoted by
+// r00tat/smartmeter_homeassistant_burgenland, the current's scaler -2 from amsreader and that
+// project): U L1-L3 V, I L1-L3 A, P+ P- W, A+ A- Wh, the angles L1-L3 in degrees, meter number.
+constexpr slot volts(std::uint8_t c) {
+    return {slot_kind::long_value, electricity(c, 7), 0, unit_v};
+}
+constexpr slot amperes(std::uint8_t c) {
+    return {slot_kind::long_value, electricity(c, 7), -2, unit_a};
+}
+constexpr slot degrees(std::uint8_t e) {
+    return {slot_kind::long_value, obis_code{{1, 0, 81, 7, e, 255}}, 0, unit_degree};
+}
+constexpr slot netz_burgenland_slots[] = {
+    volts(32), volts(52), volts(72), amperes(31), amperes(51), amperes(71), p_plus,
+    p_minus,   a_plus,    a_minus,   degrees(40), degrees(51), degrees(62), number_slot,
+};
+
 constexpr push_profile push_profiles[] = {
+    {value_layout::netz_burgenland, netz_burgenland_slots},
     {value_layout::kaernten_netz, kaernten_netz_slots},
     {value_layout::eww_wels, eww_wels_slots},
     {value_layout::wiener_netze_im350, wiener_netze_im350_slots},
@@ -176,6 +196,8 @@ class extractor {
                        n.length == 5;
             case slot_kind::counter:
                 return n.type == axdr_type::double_long_unsigned;
+            case slot_kind::long_value:
+                return n.type == axdr_type::long_unsigned;
             case slot_kind::text:
                 return text;
         }
@@ -199,7 +221,8 @@ class extractor {
                 case slot_kind::clock:
                     add_value(s.code, n);
                     break;
-                case slot_kind::counter: {
+                case slot_kind::counter:
+                case slot_kind::long_value: {
                     obis_value& v = add_value(s.code, n);
                     v.scaler = s.scaler;
                     v.unit = s.unit;

@@ -40,7 +40,8 @@ std::vector<std::string> decode_args(const capture& c) {
 TEST(hdlc_decode_cli, every_hdlc_capture_file_decodes) {
     for (const std::string id :
          {"lgz_e450_landis_gyr_e450", "iskra_am550_kaerntennetz_amsreader_gh787",
-          "wienernetze_siemens_rddl", "shrdzm_siemens_im350_wels_frame2"}) {
+          "wienernetze_siemens_rddl", "shrdzm_siemens_im350_wels_frame2",
+          "lgz_e450_netzburgenland_amsreader_gh501_2"}) {
         const auto r = run_process(decode_args(capture_by_id(id)));
         ASSERT_EQ(r.status, 0) << id << ": " << r.err;
         EXPECT_EQ(r.err, "") << id;

@@ -166,11 +166,13 @@ INSTANTIATE_TEST_SUITE_P(
         replay_case{"evn_kaifa_ma309_doc", "Kaifa (KFM), M-Bus"},
         replay_case{"tinetz_kaifa_ma309_doc", "Kaifa (KFM), M-Bus"},
         replay_case{"evn_sagemcom_t210d_fkw9", "Sagemcom (SAG), M-Bus"},
-        // HDLC: Landis+Gyr E450 (general block transfer, authenticated), Siemens
+        // HDLC: Landis+Gyr E450 (general block transfer, authenticated; Netz Burgenland's in one
+        // frame), Siemens
         // IM350 (Wiener Netze, eww Wels), Iskraemeco AM550 (Kärnten Netz).
         replay_case{"lgz_e450_landis_gyr_e450", "Landis+Gyr (LGZ), HDLC, general block transfer"},
         replay_case{"wienernetze_siemens_rddl", "Siemens (SMS), HDLC"},
         replay_case{"shrdzm_siemens_im350_wels_frame2", "Siemens (SMS), HDLC"},
+        replay_case{"lgz_e450_netzburgenland_amsreader_gh501_2", "Landis+Gyr (LGZ), HDLC"},
         replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "Iskraemeco (ISK), HDLC"}),
     [](const auto& param_info) { return param_info.param.id; });
 

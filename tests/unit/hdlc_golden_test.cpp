@@ -19,7 +19,8 @@ namespace {
 
 const std::vector<std::string> hdlc_ids = {
     "lgz_e450_landis_gyr_e450", "iskra_am550_kaerntennetz_amsreader_gh787",
-    "wienernetze_siemens_rddl", "shrdzm_siemens_im350_wels_frame2"};
+    "wienernetze_siemens_rddl", "shrdzm_siemens_im350_wels_frame2",
+    "lgz_e450_netzburgenland_amsreader_gh501_2"};
 
 struct events {
     std::vector<reading> readings;

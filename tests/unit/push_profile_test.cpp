@@ -174,6 +174,39 @@ TEST(push_profile, eww_wels_capture_every_value) {
     EXPECT_EQ(r.named("p_p"), 190.0);
 }
 
+// ---- Netz Burgenland, Landis+Gyr E450 (real capture, UtilitechAS/amsreader-firmware gh501-2) --
+// Positions from Netz Burgenland's document as quoted by r00tat/smartmeter_homeassistant_
+// burgenland; the current's scaler -2 from amsreader's and that project's parsers.
+
+TEST(push_profile, netz_burgenland_capture_every_value) {
+    const reading r = decode_capture_plaintext("lgz_e450_netzburgenland_amsreader_gh501_2");
+    EXPECT_EQ(r.layout, value_layout::netz_burgenland);
+    EXPECT_EQ(layout_name(r.layout), "netz-burgenland");
+    EXPECT_EQ(r.untagged_values, 0u);
+    EXPECT_EQ(r.meter_number, "30137181");  // the source's expected meter id
+    // 2023-03-28 19:11:25, deviation not specified, clock status 00 (no daylight saving):
+    // taken as CET, as cosem_datetime.hpp says, though Austria was on summer time that day.
+    ASSERT_TRUE(r.clock.has_value());
+    EXPECT_EQ(format_utc(*r.clock), "2023-03-28T18:11:25Z");
+    EXPECT_EQ(at(r, electricity(32, 7)), (checked{236, "V"}));
+    EXPECT_EQ(at(r, electricity(52, 7)), (checked{237, "V"}));
+    EXPECT_EQ(at(r, electricity(72, 7)), (checked{237, "V"}));
+    EXPECT_EQ(at(r, electricity(31, 7)), (checked{0, "A"}));
+    EXPECT_EQ(at(r, electricity(51, 7)), (checked{0.04, "A"}));  // 0004, scaler -2
+    EXPECT_EQ(at(r, electricity(71, 7)), (checked{0.26, "A"}));  // 001A
+    EXPECT_EQ(at(r, electricity(1, 7)), (checked{29, "W"}));
+    EXPECT_EQ(at(r, electricity(2, 7)), (checked{0, "W"}));
+    EXPECT_EQ(at(r, electricity(1, 8)), (checked{31358606, "Wh"}));  // 01DE7E8E
+    EXPECT_EQ(at(r, electricity(2, 8)), (checked{7619, "Wh"}));      // 00001DC3
+    // The angles as sent (400 on L1, which carries no current: more than a full turn).
+    EXPECT_EQ(at(r, electricity(81, 7, 40)), (checked{400, "°"}));
+    EXPECT_EQ(at(r, electricity(81, 7, 51)), (checked{64, "°"}));
+    EXPECT_EQ(at(r, electricity(81, 7, 62)), (checked{295, "°"}));
+    EXPECT_EQ(r.values.size(), 14u);
+    EXPECT_EQ(r.named("w_p"), 31358606.0);
+    EXPECT_EQ(r.named("u2"), 237.0);
+}
+
 TEST(push_profile, kaernten_netz_published_example_with_message_text) {
     // The Kaernten example of legacy.py (rddl-network/EnergyAgent), its empty message text
     // replaced by a synthetic one to show that a sent message passes through.
