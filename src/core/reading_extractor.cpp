@@ -84,18 +84,7 @@ constexpr slot kaernten_netz_slots[] = {
 
 // eww Wels (Siemens IM350; the capture in Noschvie/shrdzm, positions as its reader and the
 // Kaernten Netz profile have them): Kaernten Netz's first ten slots, no message strings.
-constexpr slot eww_wels_slots[] = {
-    {slot_kind::push_id, obis_code{{0, 6, 25, 9, 0, 255}}},
-    number_slot,
-    {slot_kind::time_part},
-    {slot_kind::date_part},
-    a_plus,
-    a_minus,
-    r_plus,
-    r_minus,
-    p_plus,
-    p_minus,
-};
+constexpr std::span<const slot> eww_wels_slots{kaernten_netz_slots, 10};
 
 // Netz Burgenland (Landis+Gyr E450; the operator's document as quoted by
 // r00tat/smartmeter_homeassistant_burgenland, the current's scaler -2 from amsreader and that
