@@ -72,7 +72,7 @@ std::string name_of(const ::testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(real_captures, hdlc_golden, ::testing::ValuesIn(hdlc_ids), name_of);
 
-TEST_P(hdlc_golden, decrypts_to_the_published_plaintext_and_consumes_every_frame) {
+TEST_P(hdlc_golden, decrypts_to_the_published_plaintext_using_every_frame) {
     ASSERT_NE(c().framing.find("hdlc"), std::string::npos);
     telegram_decoder dec(c().keys);
     const auto out = run(dec, concat(c().frames));
