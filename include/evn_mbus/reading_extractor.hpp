@@ -20,7 +20,11 @@
 //   kaernten-netz       {OBIS 0-6:25.9.0.255, meter number, time (4 bytes), date (5 bytes),
 //                        A+, A-, R+, R-, P+, P- (as above), consumer message text 0-0:96.13.0,
 //                        consumer message code 0-0:96.13.1} (Iskraemeco AM550, Kaernten Netz)
-// The separate time and date of kaernten-netz are not values: the push's own date-time (which
+//   eww-wels            kaernten-netz's first ten, no message strings (Siemens IM350, eww Wels)
+//   netz-burgenland     {U L1-L3 V, I L1-L3 A (scaler -2), long-unsigned; P+, P-, A+, A-;
+//                        angles 1-0:81.7.40/51/62 degrees, long-unsigned; meter number}
+//                       (Landis+Gyr E450, Netz Burgenland)
+// The separate time and date of kaernten-netz and eww-wels are not values: the push's own date-time (which
 // carries the UTC deviation) is the clock. Empty message strings are left out.
 //
 // Plain numbers in a body that matches no profile are NOT given a guessed OBIS code: they are
