@@ -1,13 +1,12 @@
 #include "paho_connect.hpp"
 
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <stdexcept>
 
+#include "client_id.hpp"
+#include "config_loader.hpp"
+#include "key_text.hpp"
 #include "small_file.hpp"
 #include "uri_text.hpp"
 
@@ -20,20 +19,13 @@ constexpr int paho_max_inflight = 100;  // the send window plus status, discover
 constexpr int status_qos = 1;           // the will, like "online"/"offline"
 constexpr auto connect_timeout = 10s;
 
-std::string default_client_id() {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "evn-mbus";
-    return std::string("evn-mbus-") + host;
-}
-
+// Read again at every (re)connect setup, so that a changed file takes effect on reload.
 std::string read_password_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error("cannot read mqtt.password_file '" + path +
-                                 "': " + std::strerror(errno) +
+    std::string pw;
+    if (std::string problem = read_small_file(path, max_key_file_bytes, pw); !problem.empty()) {
+        throw std::runtime_error("cannot read mqtt.password_file '" + path + "': it " + problem +
                                  ". Make sure it exists and the evn-mbus user may read it.");
     }
-    std::string pw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     trim_secret_file_text(pw);
     return pw;
 }
@@ -57,7 +49,11 @@ paho_setup paho_connect_setup(const mqtt_config& config, const std::string& stat
     }
     std::string password = config.password;
     if (!config.password_file.empty()) password = read_password_file(config.password_file);
-    const std::string client_id = config.client_id.empty() ? default_client_id() : config.client_id;
+    // The loader fills client_id for a file; a configuration read from text (tests) gets the
+    // main instance's id.
+    const std::string client_id = config.client_id.empty()
+                                      ? default_client_id(std::string_view(default_config_path))
+                                      : config.client_id;
     try {
         out.client = std::make_unique<mqtt::async_client>(config.uri, client_id);
     } catch (const mqtt::exception& e) {
