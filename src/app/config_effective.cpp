@@ -1,5 +1,6 @@
 // check-config's effective configuration: every key of the schema with its value, defaults
-// included; secrets are shown only as "********" or "(not set)".
+// included, and its help line as a comment; secrets are shown only as "********" or
+// "(not set)".
 #include <yaml-cpp/yaml.h>
 
 #include <string>
@@ -15,10 +16,13 @@ void show_section(YAML::Emitter& out, const daemon_config& c, const std::string&
     for (const setting& s : config_schema().at(path)) {
         out << YAML::Key << std::string(s.name) << YAML::Value;
         if (s.section) {
+            // A comment before a nested map would stand on the key's line, where YAML reads
+            // it; yaml-cpp puts it there correctly only after a scalar.
             show_section(out, c,
                          path.empty() ? std::string(s.name) : path + "." + std::string(s.name));
         } else {
             s.show(out, c);
+            out << YAML::Comment(std::string(s.help));
         }
     }
     out << YAML::EndMap;

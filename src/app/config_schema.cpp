@@ -19,9 +19,9 @@ struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
 // one accessor serves reading (daemon_config&) and showing (const daemon_config&).
 
 template <typename Get>
-setting number(std::string_view name, Get get, long long low, long long high,
+setting number(std::string_view name, std::string_view help, Get get, long long low, long long high,
                std::string_view unit = "") {
-    return {name, false, false,
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) {
                 if (auto v = r.integer(e, low, high, unit)) {
                     auto& out = get(r.config_);
@@ -44,34 +44,34 @@ setting number(std::string_view name, Get get, long long low, long long high,
 }
 
 template <typename Get>
-setting seconds(std::string_view name, Get get, long long low, long long high) {
-    return number(name, get, low, high, "seconds");
+setting seconds(std::string_view name, std::string_view help, Get get, long long low, long long high) {
+    return number(name, help, get, low, high, "seconds");
 }
 
 template <typename Get>
-setting boolean(std::string_view name, Get get) {
-    return {name, false, false,
+setting boolean(std::string_view name, std::string_view help, Get get) {
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) { r.read_bool(e, get(r.config_)); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
-setting plain_text(std::string_view name, Get get) {
-    return {name, false, false,
+setting plain_text(std::string_view name, std::string_view help, Get get) {
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) { r.read_string(e, get(r.config_), true, ""); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
-setting topic(std::string_view name, Get get) {
-    return {name, false, false,
+setting topic(std::string_view name, std::string_view help, Get get) {
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) { r.read_topic(e, get(r.config_)); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
-setting tls_file(std::string_view name, Get get) {
-    return {name, false, false,
+setting tls_file(std::string_view name, std::string_view help, Get get) {
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) {
                 r.read_file_name(e, get(r.config_), &r.tls_files_);
             },
@@ -79,8 +79,8 @@ setting tls_file(std::string_view name, Get get) {
 }
 
 template <typename Get, typename E>
-setting choice(std::string_view name, Get get, const spellings<E>& options) {
-    return {name, false, false,
+setting choice(std::string_view name, std::string_view help, Get get, const spellings<E>& options) {
+    return {name, help, false, false,
             [=, &options](config_reader& r, const entry& e) {
                 std::vector<std::string_view> names;
                 for (const auto& o : options)
@@ -101,8 +101,9 @@ setting choice(std::string_view name, Get get, const spellings<E>& options) {
 // A key, a password or the name of a file holding one: read as text and checked once the
 // whole file is read (config_reader::finish_meter, finish_mqtt).
 template <typename Shown>
-setting secret(std::string_view name, located config_reader::*into, bool trimmed, Shown shown) {
-    return {name, false, true,
+setting secret(std::string_view name, std::string_view help, located config_reader::*into, bool trimmed,
+               Shown shown) {
+    return {name, help, false, true,
             [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into, trimmed); },
             [=](YAML::Emitter& out, const daemon_config& c) {
                 out << YAML::DoubleQuoted << (shown(c) ? "********" : "(not set)");
@@ -111,14 +112,16 @@ setting secret(std::string_view name, located config_reader::*into, bool trimmed
 
 // Names a secret's file: read like a secret (its YAML pitfalls are the same), shown as it is.
 template <typename Get>
-setting secret_file(std::string_view name, located config_reader::*into, Get get) {
-    return {name, false, false,
+setting secret_file(std::string_view name, std::string_view help, located config_reader::*into,
+                    Get get) {
+    return {name, help, false, false,
             [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
-setting section(std::string_view name) {
+setting section(std::string_view name, std::string_view help) {
     return {name,
+            help,
             true,
             false,
             [](config_reader& r, const entry& e) { r.read_section(e.value, e.path, e.key_pos); },
@@ -127,7 +130,10 @@ setting section(std::string_view name) {
 
 std::map<std::string, std::vector<setting>> build() {
     std::map<std::string, std::vector<setting>> schema;
-    schema[""] = {section("serial"), section("meter"), section("mqtt"), section("log")};
+    schema[""] = {section("serial", "the serial line to the meter"),
+                  section("meter", "the meter's keys and the plausibility bound"),
+                  section("mqtt", "the MQTT broker and what is published"),
+                  section("log", "the daemon's log")};
 
     // link_layer's spellings are evn_mbus/link_layer.hpp's to_string.
     static const spellings<link_layer> links = [] {
@@ -137,101 +143,126 @@ std::map<std::string, std::vector<setting>> build() {
         return out;
     }();
     schema["serial"] = {
-        {"device", false, false,
+        {"device", "serial port of the M-Bus adapter, e.g. /dev/ttyUSB0", false, false,
          [](config_reader& r, const entry& e) {
              r.read_string(e, r.config_.serial.device, false,
                            "it names the serial port, e.g. /dev/ttyUSB0");
              r.device_pos_ = e.value_pos;
          },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.device; }},
-        {"baud", false, false,
+        {"baud", "speed in bit/s; the M-Bus customer interface uses 2400", false, false,
          [](config_reader& r, const entry& e) { r.read_baud(e, r.config_.serial.baud); },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.baud; }},
         choice(
-            "parity", [](auto& c) -> auto& { return c.serial.parity; }, parity_spellings()),
+            "parity", "none, even or odd (M-Bus: even)",
+            [](auto& c) -> auto& { return c.serial.parity; }, parity_spellings()),
         number(
-            "data_bits", [](auto& c) -> auto& { return c.serial.data_bits; }, 5, 8),
+            "data_bits", "5 to 8", [](auto& c) -> auto& { return c.serial.data_bits; }, 5, 8),
         number(
-            "stop_bits", [](auto& c) -> auto& { return c.serial.stop_bits; }, 1, 2),
+            "stop_bits", "1 or 2", [](auto& c) -> auto& { return c.serial.stop_bits; }, 1, 2),
         number(
-            "idle_gap_ms", [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000,
-            "milliseconds"),
+            "idle_gap_ms", "silence (ms, 5 to 5000) that ends an incomplete frame",
+            [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000, "milliseconds"),
         choice(
-            "link", [](auto& c) -> auto& { return c.serial.link; }, links),
+            "link", "framing: auto (detect), mbus or hdlc",
+            [](auto& c) -> auto& { return c.serial.link; }, links),
         seconds(
-            "reopen_max_s", [](auto& c) -> auto& { return c.serial.reopen_max; }, 1, 3600),
+            "reopen_max_s", "longest wait (s) between attempts to open a missing device",
+            [](auto& c) -> auto& { return c.serial.reopen_max; }, 1, 3600),
         seconds(
-            "no_data_warning_s", [](auto& c) -> auto& { return c.serial.no_data_warning; }, 0,
-            86400),
+            "no_data_warning_s",
+            "warn when the open port gets no byte for this long, and set "
+            "<topic_prefix>/meter_status offline",
+            [](auto& c) -> auto& { return c.serial.no_data_warning; }, 0, 86400),
     };
 
     schema["meter"] = {
-        secret("key", &config_reader::key_, true,
-               [](const daemon_config& c) { return c.meter.key.has_value(); }),
+        secret("key", "the meter's AES key (32 hex digits; spaces allowed)", &config_reader::key_,
+               true, [](const daemon_config& c) { return c.meter.key.has_value(); }),
         secret_file(
-            "key_file", &config_reader::key_file_,
+            "key_file", "a file holding the key, instead of key", &config_reader::key_file_,
             [](auto& c) -> auto& { return c.meter.key_file; }),
-        secret("auth_key", &config_reader::auth_key_, true,
+        secret("auth_key", "authentication key, only for meters that send a GCM tag",
+               &config_reader::auth_key_, true,
                [](const daemon_config& c) { return c.meter.auth_key.has_value(); }),
         // The plausibility gate's bound for meters without a GCM tag (plausibility_gate.hpp).
         number(
-            "max_power_kw", [](auto& c) -> auto& { return c.meter.max_power_kw; }, 1, 100000,
-            "kilowatts"),
+            "max_power_kw",
+            "highest power (kW) the supply can draw; a meter without a GCM tag whose readings "
+            "rise faster is not published",
+            [](auto& c) -> auto& { return c.meter.max_power_kw; }, 1, 100000, "kilowatts"),
     };
 
     schema["mqtt"] = {
-        {"uri", false, false, [](config_reader& r, const entry& e) { r.read_uri(e); },
+        {"uri", "broker: tcp://host:port, or ssl://host:8883 for TLS", false, false,
+         [](config_reader& r, const entry& e) { r.read_uri(e); },
          [](YAML::Emitter& out, const daemon_config& c) {
              out << uri_without_userinfo(c.mqtt.uri);
          }},
         plain_text(
-            "client_id", [](auto& c) -> auto& { return c.mqtt.client_id; }),
+            "client_id", "empty: evn-mbus-<host>[-<name> for /etc/evn-mbus/<name>.yaml]",
+            [](auto& c) -> auto& { return c.mqtt.client_id; }),
         plain_text(
-            "username", [](auto& c) -> auto& { return c.mqtt.username; }),
-        secret("password", &config_reader::password_, false,
+            "username", "user name at the broker, if it asks for one (not in the uri)",
+            [](auto& c) -> auto& { return c.mqtt.username; }),
+        secret("password", "the password at the broker (or password_file)", &config_reader::password_, false,
                [](const daemon_config& c) { return !c.mqtt.password.empty(); }),
         secret_file(
-            "password_file", &config_reader::password_file_,
+            "password_file", "a file holding the password", &config_reader::password_file_,
             [](auto& c) -> auto& { return c.mqtt.password_file; }),
         topic(
-            "topic_prefix", [](auto& c) -> auto& { return c.mqtt.topic_prefix; }),
+            "topic_prefix", "topics are <topic_prefix>/w_p, <topic_prefix>/state, ...",
+            [](auto& c) -> auto& { return c.mqtt.topic_prefix; }),
         number(
-            "qos", [](auto& c) -> auto& { return c.mqtt.qos; }, 0, 2),
+            "qos", "MQTT quality of service: 0, 1 or 2",
+            [](auto& c) -> auto& { return c.mqtt.qos; }, 0, 2),
         boolean(
-            "retain", [](auto& c) -> auto& { return c.mqtt.retain; }),
+            "retain", "let the broker keep the last value of each value topic",
+            [](auto& c) -> auto& { return c.mqtt.retain; }),
         seconds(
-            "keepalive_s", [](auto& c) -> auto& { return c.mqtt.keepalive; }, 5, 3600),
+            "keepalive_s", "seconds between keep-alive messages (5 to 3600)",
+            [](auto& c) -> auto& { return c.mqtt.keepalive; }, 5, 3600),
         boolean(
-            "clean_session", [](auto& c) -> auto& { return c.mqtt.clean_session; }),
+            "clean_session", "start each connection with a fresh broker session",
+            [](auto& c) -> auto& { return c.mqtt.clean_session; }),
         boolean(
-            "publish_values", [](auto& c) -> auto& { return c.mqtt.publish_values; }),
+            "publish_values", "one topic per value: <topic_prefix>/w_p, ...",
+            [](auto& c) -> auto& { return c.mqtt.publish_values; }),
         boolean(
-            "publish_json", [](auto& c) -> auto& { return c.mqtt.publish_json; }),
+            "publish_json", "all values as one JSON object: <topic_prefix>/state",
+            [](auto& c) -> auto& { return c.mqtt.publish_json; }),
         boolean(
-            "publish_raw", [](auto& c) -> auto& { return c.mqtt.publish_raw; }),
+            "publish_raw", "the frames as received (still encrypted), hex: <topic_prefix>/raw",
+            [](auto& c) -> auto& { return c.mqtt.publish_raw; }),
         boolean(
-            "publish_raw_plain", [](auto& c) -> auto& { return c.mqtt.publish_raw_plain; }),
+            "publish_raw_plain", "the decrypted APDU as hex: <topic_prefix>/raw_plain",
+            [](auto& c) -> auto& { return c.mqtt.publish_raw_plain; }),
         number(
-            "queue_size", [](auto& c) -> auto& { return c.mqtt.queue_size; }, 1, 1000000,
-            "readings"),
+            "queue_size", "readings kept while the broker is unreachable (1 to 1000000)",
+            [](auto& c) -> auto& { return c.mqtt.queue_size; }, 1, 1000000, "readings"),
         number(
-            "queue_max_mb", [](auto& c) -> auto& { return c.mqtt.queue_max_mb; }, 1, 1024, "MiB"),
+            "queue_max_mb", "at most this much memory for the queue, in MiB (1 to 1024)",
+            [](auto& c) -> auto& { return c.mqtt.queue_max_mb; }, 1, 1024, "MiB"),
         seconds(
-            "reconnect_max_s", [](auto& c) -> auto& { return c.mqtt.reconnect_max; }, 1, 3600),
+            "reconnect_max_s", "longest wait (s) between attempts to reconnect",
+            [](auto& c) -> auto& { return c.mqtt.reconnect_max; }, 1, 3600),
         seconds(
-            "diagnostics_interval_s", [](auto& c) -> auto& { return c.mqtt.diagnostics_interval; },
-            0, 86400),
+            "diagnostics_interval_s", "seconds between diagnostics messages; 0: none",
+            [](auto& c) -> auto& { return c.mqtt.diagnostics_interval; }, 0, 86400),
         seconds(
-            "shutdown_timeout_s", [](auto& c) -> auto& { return c.mqtt.shutdown_timeout; }, 0, 60),
-        section("tls"),
-        section("discovery"),
+            "shutdown_timeout_s", "on stop, seconds to try to deliver queued readings (0 to 60)",
+            [](auto& c) -> auto& { return c.mqtt.shutdown_timeout; }, 0, 60),
+        section("tls", "used with ssl://, mqtts:// or wss:// only"),
+        section("discovery", "Home Assistant MQTT discovery"),
     };
     schema["mqtt.tls"] = {
         tls_file(
-            "ca_file", [](auto& c) -> auto& { return c.mqtt.tls.ca_file; }),
+            "ca_file", "CA certificate of the broker; empty: the system's CAs",
+            [](auto& c) -> auto& { return c.mqtt.tls.ca_file; }),
         tls_file(
-            "cert_file", [](auto& c) -> auto& { return c.mqtt.tls.cert_file; }),
-        {"key_file", false, false,
+            "cert_file", "client certificate, if the broker asks for one",
+            [](auto& c) -> auto& { return c.mqtt.tls.cert_file; }),
+        {"key_file", "the client certificate's private key", false, false,
          [](config_reader& r, const entry& e) {
              std::string& key_file = r.config_.mqtt.tls.key_file;
              r.read_file_name(e, key_file, &r.tls_files_);
@@ -239,29 +270,34 @@ std::map<std::string, std::vector<setting>> build() {
          },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.mqtt.tls.key_file; }},
         boolean(
-            "verify", [](auto& c) -> auto& { return c.mqtt.tls.verify; }),
+            "verify", "check the broker's certificate and host name",
+            [](auto& c) -> auto& { return c.mqtt.tls.verify; }),
     };
     schema["mqtt.discovery"] = {
         boolean(
-            "enabled", [](auto& c) -> auto& { return c.mqtt.discovery.enabled; }),
+            "enabled", "announce the meter's sensors to Home Assistant",
+            [](auto& c) -> auto& { return c.mqtt.discovery.enabled; }),
         topic(
-            "prefix", [](auto& c) -> auto& { return c.mqtt.discovery.prefix; }),
+            "prefix", "Home Assistant's discovery prefix",
+            [](auto& c) -> auto& { return c.mqtt.discovery.prefix; }),
         choice(
-            "energy_unit", [](auto& c) -> auto& { return c.mqtt.discovery.unit; },
-            energy_unit_spellings()),
+            "energy_unit", "unit of the energy sensors: Wh or kWh",
+            [](auto& c) -> auto& { return c.mqtt.discovery.unit; }, energy_unit_spellings()),
         seconds(
-            "expire_after_s", [](auto& c) -> auto& { return c.mqtt.discovery.expire_after; }, 0,
-            86400),
+            "expire_after_s", "mark values unavailable after this many seconds; 0: never",
+            [](auto& c) -> auto& { return c.mqtt.discovery.expire_after; }, 0, 86400),
     };
 
     schema["log"] = {
         choice(
-            "level", [](auto& c) -> auto& { return c.log.level; }, log_level_spellings()),
+            "level", "trace, debug, info, warn or error",
+            [](auto& c) -> auto& { return c.log.level; }, log_level_spellings()),
         choice(
-            "target", [](auto& c) -> auto& { return c.log.target; }, log_target_spellings()),
+            "target", "auto (journal under systemd, else stderr), journal or stderr",
+            [](auto& c) -> auto& { return c.log.target; }, log_target_spellings()),
         seconds(
-            "summary_interval_s", [](auto& c) -> auto& { return c.log.summary_interval; }, 0,
-            7 * 86400),
+            "summary_interval_s", "seconds between summary lines in the log; 0: none",
+            [](auto& c) -> auto& { return c.log.summary_interval; }, 0, 7 * 86400),
     };
     return schema;
 }

@@ -1,7 +1,8 @@
 // The configuration's schema: one table per section, one row per key. A row says how the key
-// is read (kind, range or choices, through config_reader) and how check-config shows it
-// (secrets masked); the example config/evn-mbus.yaml is checked against the table by
-// tests/unit/config_schema_test.cpp. Adding a setting = one row here plus its struct field.
+// is read (kind, range or choices, through config_reader), how check-config shows it (secrets
+// masked) and what it means (its help line); the example config/evn-mbus.yaml is checked
+// against the table by tests/unit/config_schema_test.cpp. Adding a setting = one row here plus
+// its struct field.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -22,6 +23,9 @@ struct entry;
 
 struct setting {
     std::string_view name;
+    // One line for a person: check-config shows it beside the value, and it stands in the
+    // example's comment on the key (tests/unit/config_schema_test.cpp keeps the two together).
+    std::string_view help;
     bool section = false;  // a nested section: its rows are under "<path>.<name>"
     bool secret = false;   // never shown: check-config prints "********" or "(not set)"
     std::function<void(config_reader&, const entry&)> read;
