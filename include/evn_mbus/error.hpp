@@ -52,7 +52,18 @@ enum class errc {
     bad_block_transfer,  // block header malformed or block-data length not the rest of the APDU
     // End of input (a capture, not the line: its idle gap falls between frames too).
     incomplete_push,  // the input ended in the middle of a push of several frames
+    // Bare APDUs on the line, no link layer (the P1 port of Energienetze Steiermark's
+    // Sagemcom T210-D-R: DBh 08h system-title A-XDR-length ...).
+    apdu_truncated,  // the line went idle before the APDU's own length was reached
+    // DSMR 5 text telegrams (NEN-EN-IEC 62056-21 mode D lines; DSMR P1 5.0.2 clause 6.12),
+    // the plaintext of the P1 APDU.
+    dsmr_bad_crc,    // the CRC-16 after "!" does not match the telegram
+    dsmr_malformed,  // no "/" header, no "!" end, or a line that is not OBIS(value)
 };
+
+// The last code: the error table (error.cpp) and its test check that every code up to it
+// has a row.
+inline constexpr errc last_errc = errc::dsmr_malformed;
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.
 std::string_view error_name(errc e) noexcept;

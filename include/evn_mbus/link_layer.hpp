@@ -1,7 +1,8 @@
 // The link-layer framing a meter uses for its pushes on the customer interface: M-Bus long
 // frames (EN 13757-2; EVN, Salzburg Netz, TINETZ, ...) or HDLC frames (IEC 62056-46; Wiener
-// Netze, Kärnten Netz, Netz Burgenland, ...). The decoder can be told which one, or find out
-// from the bytes.
+// Netze, Kärnten Netz, Netz Burgenland, ...), or none: the bare ciphered APDU (the P1 port of
+// Energienetze Steiermark's Sagemcom T210-D-R). The decoder can be told which one, or find
+// out from the bytes.
 #pragma once
 
 #include <cstdint>
@@ -9,17 +10,23 @@
 
 namespace evn_mbus {
 
-// Configuration (serial.link: auto | mbus | hdlc) and, in a reading, what was detected
-// (auto_detect there means "not from a link frame", e.g. a bare APDU).
-enum class link_layer { auto_detect, mbus, hdlc };
+// Configuration (serial.link: auto | mbus | hdlc | apdu) and, in a reading, what was
+// detected (auto_detect there means "not from the line", e.g. decode_apdu on its own).
+enum class link_layer { auto_detect, mbus, hdlc, apdu };
 
-// The configuration spelling: "auto", "mbus", "hdlc".
+// Every choice, in the order the configuration and the command line list them.
+inline constexpr link_layer all_link_layers[] = {link_layer::auto_detect, link_layer::mbus,
+                                                 link_layer::hdlc, link_layer::apdu};
+
+// The configuration spelling: "auto", "mbus", "hdlc", "apdu".
 constexpr std::string_view to_string(link_layer l) noexcept {
     switch (l) {
         case link_layer::mbus:
             return "mbus";
         case link_layer::hdlc:
             return "hdlc";
+        case link_layer::apdu:
+            return "apdu";
         case link_layer::auto_detect:
             break;
     }
@@ -33,6 +40,8 @@ constexpr std::string_view describe_link(link_layer l, bool block_transfer) noex
             return block_transfer ? "M-Bus, general block transfer" : "M-Bus";
         case link_layer::hdlc:
             return block_transfer ? "HDLC, general block transfer" : "HDLC";
+        case link_layer::apdu:
+            return block_transfer ? "bare APDU (P1), general block transfer" : "bare APDU (P1)";
         case link_layer::auto_detect:
             break;
     }

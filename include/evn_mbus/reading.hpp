@@ -49,10 +49,11 @@ enum class value_layout : std::uint8_t {
     netz_burgenland,     // {U L1-L3, I L1-L3, P+, P-, A+, A-, angles L1-L3, meter number}
                          // (Landis+Gyr E450)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
+    dsmr,                // DSMR P1 text lines, each with its OBIS code (dsmr_telegram.hpp)
 };
 
 // "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels",
-// "netz-burgenland", "untagged", "empty".
+// "netz-burgenland", "untagged", "dsmr", "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->

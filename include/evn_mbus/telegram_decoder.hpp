@@ -3,6 +3,8 @@
 //                                              +-> block_transfer_reassembler
 //   hdlc_frame_assembler -> hdlc_reassembler --+     -> dlms_decryptor -> data-notification
 //                                                        -> A-XDR -> reading_extractor.
+//   apdu_frame_assembler (no link layer) ---------------> dlms_decryptor -> data-notification
+//                                                        ... or a DSMR text (dsmr_telegram).
 //
 // Link layer: M-Bus (EN 13757-2) or HDLC (IEC 62056-46), as configured, or detected from the
 // bytes. In auto mode both framers see every byte; the first frame whose checksums hold
@@ -10,6 +12,13 @@
 // arrives. Errors of the framer that does not match the line are not reported (its "frames"
 // are just the other link's data), nor, before the first valid frame, an HDLC candidate whose
 // header checksum fails (a 7Eh Axh pair turns up in any data).
+// Bare APDUs (the P1 port) carry no checksum, and an M-Bus or HDLC push holds one inside its
+// frames. So in auto mode the APDU framer looks at the line only until an M-Bus or HDLC frame
+// has come (that frame completes before the APDU inside it could), and a bare APDU counts
+// only when something checked it: its GCM tag, or the CRC of its DSMR text. (A push read from
+// the middle of its first M-Bus frame can decrypt without a tag and parse, with the next
+// frame's header bytes in its last value.) Such an APDU sets the link to apdu; a valid M-Bus
+// or HDLC frame later still switches away from it. serial.link: apdu takes every bare APDU.
 // The daemon, `evn-mbus decode`, the simulator's self-check, the benchmarks and the fuzzers all
 // drive this one class.
 #pragma once
@@ -20,6 +29,7 @@
 #include <system_error>
 #include <vector>
 
+#include "evn_mbus/apdu_frame_assembler.hpp"
 #include "evn_mbus/axdr_decoder.hpp"
 #include "evn_mbus/block_transfer.hpp"
 #include "evn_mbus/dlms_security.hpp"
@@ -38,7 +48,7 @@ struct decoder_keys {
 };
 
 struct decoder_options {
-    // serial.link: mbus or hdlc to accept only that framing, auto_detect to find it out.
+    // serial.link: mbus, hdlc or apdu to accept only that framing, auto_detect to find it out.
     link_layer link = link_layer::auto_detect;
 };
 
@@ -69,8 +79,8 @@ class telegram_decoder {
     // Changes the link-layer choice; buffered bytes and partial telegrams are dropped.
     void set_link(link_layer link);
     link_layer configured_link() const noexcept { return link_; }
-    // The link of the last valid frame: mbus or hdlc; auto_detect until one arrived. With a
-    // forced link, that link.
+    // The link of the last valid frame: mbus, hdlc or apdu (an APDU that decoded); auto_detect
+    // until one arrived. With a forced link, that link.
     link_layer detected_link() const noexcept { return detected_; }
 
     // Bytes from the line, in any chunking. Then call next() until it says need_more.
@@ -94,6 +104,7 @@ class telegram_decoder {
     link_stats link_statistics() const noexcept;
     link_stats mbus_statistics() const noexcept;
     const link_stats& hdlc_statistics() const noexcept { return hdlc_.statistics(); }
+    const link_stats& apdu_statistics() const noexcept { return apdus_.statistics(); }
 
   private:
     // What reassembly left to report, in order: a dropped push, then the frame's outcome.
@@ -104,11 +115,17 @@ class telegram_decoder {
         std::span<const std::uint8_t> raw;
         link_layer link = link_layer::auto_detect;
         bool block_transfer = false;
-        unsigned frames = 0;  // incomplete_push: see decode_event
+        bool tentative = false;  // a bare APDU seen in auto mode: it sets the link if it decodes
+        unsigned frames = 0;     // incomplete_push: see decode_event
         unsigned frames_expected = 0;
     };
 
     std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
+    // The APDU framer takes part: forced, or auto before an M-Bus or HDLC frame came.
+    bool apdu_link_open() const noexcept;
+    // Takes one APDU framer event: true when an APDU was queued, false (with `error` set when
+    // it is to be reported) for a candidate cut off by an idle gap.
+    bool take_apdu(const apdu_frame_event& f, std::error_code& error);
     // Pulls link frames until one went into reassembly (true) or the bytes ran out (false);
     // `error` is set instead when a link error is to be reported.
     bool pull_frame(std::error_code& error);
@@ -131,11 +148,17 @@ class telegram_decoder {
     link_layer detected_ = link_layer::auto_detect;
     mbus_frame_assembler assembler_;
     hdlc_frame_assembler hdlc_;
+    apdu_frame_assembler apdus_;
+    std::vector<std::uint8_t> apdu_queued_;  // a bare APDU's bytes while it waits in queue_
+    // Failed bare APDUs in auto mode since the last link frame: the first may be an M-Bus or
+    // HDLC push's APDU read from its middle, so only the second is reported.
+    unsigned tentative_failures_ = 0;
     mbus_reassembler reassembler_;
     hdlc_reassembler hdlc_reassembler_;
     block_transfer_reassembler blocks_;
     dlms_decryptor decryptor_;
     std::vector<std::uint8_t> plaintext_;
+    bool checked_ = false;  // the last APDU decoded had a verified tag or a DSMR CRC
     std::vector<axdr_node> nodes_;
     reading reading_;
     stats stats_;
@@ -148,10 +171,13 @@ class telegram_decoder {
     std::uint64_t fed_ = 0;  // bytes fed since set_link
     std::optional<mbus_frame_event> mbus_next_;
     std::optional<hdlc_frame_event> hdlc_next_;
+    std::optional<apdu_frame_event> apdu_next_;
     std::uint64_t mbus_next_at_ = 0;
     std::uint64_t hdlc_next_at_ = 0;
+    std::uint64_t apdu_next_at_ = 0;
     std::vector<std::uint8_t> mbus_held_;  // a waiting frame's bytes, once feed() came between
     std::vector<std::uint8_t> hdlc_held_;
+    std::vector<std::uint8_t> apdu_held_;
 };
 
 }  // namespace evn_mbus

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -100,6 +101,12 @@ class telegram_encoder {
     static std::vector<std::vector<std::uint8_t>> segment_hdlc_blocks(
         std::span<const std::uint8_t> apdu, std::size_t block_size, std::size_t max_info_len = 128,
         const hdlc_header& header = {});
+
+    // A DSMR P1 telegram as the P1 port's plaintext (dsmr_telegram.hpp): "/" and the
+    // identification, an empty line, the data lines ("1-0:1.8.0(000001234*Wh)"), then "!" and
+    // the CRC-16 of "/" to "!"; every line ends with CR LF.
+    static std::string dsmr_text(std::string_view identification,
+                                 std::span<const std::string> lines);
 
   private:
     struct ctx_deleter {

@@ -74,6 +74,15 @@ constexpr std::array error_table = std::to_array<error_entry>({
     {errc::incomplete_push, "incomplete_push",
      "the input ended in the middle of a push: the push continues in a further "
      "frame that is not in the input (capture the whole push); push dropped"},
+    {errc::apdu_truncated, "apdu_truncated",
+     "meter message cut off: the line went quiet before the message was as long as it "
+     "says; dropped"},
+    {errc::dsmr_bad_crc, "dsmr_bad_crc",
+     "DSMR telegram checksum (CRC after \"!\") wrong (data altered on the way); telegram "
+     "dropped"},
+    {errc::dsmr_malformed, "dsmr_malformed",
+     "DSMR telegram text malformed (no \"/\" header, no \"!\" end, or a line that is not "
+     "OBIS(value)); telegram dropped"},
 });
 
 // The rows are indexed by value: a row out of place is a compile error, not a wrong name.
@@ -84,7 +93,7 @@ constexpr bool table_in_order() {
     return true;
 }
 static_assert(table_in_order(), "error_table must list every errc in order");
-static_assert(error_table.back().code == errc::incomplete_push, "error_table misses an errc");
+static_assert(error_table.back().code == last_errc, "error_table misses an errc");
 
 const error_entry* find(errc e) noexcept {
     const auto i = static_cast<std::size_t>(e);

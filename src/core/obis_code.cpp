@@ -93,6 +93,8 @@ std::string_view unit_symbol(std::uint8_t unit) noexcept {
             return "°";
         case 9:
             return "°C";
+        case 13:
+            return "m³";
         case 27:
             return "W";
         case 28:

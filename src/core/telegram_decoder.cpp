@@ -1,6 +1,7 @@
 #include "evn_mbus/telegram_decoder.hpp"
 
 #include "evn_mbus/data_notification.hpp"
+#include "evn_mbus/dsmr_telegram.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/reading_extractor.hpp"
 
@@ -22,6 +23,8 @@ void telegram_decoder::set_link(link_layer link) {
     detected_ = link;
     assembler_ = mbus_frame_assembler{};
     hdlc_ = hdlc_frame_assembler{};
+    apdus_ = apdu_frame_assembler{};
+    tentative_failures_ = 0;
     reassembler_.reset();
     hdlc_reassembler_.reset();
     blocks_.reset();
@@ -31,13 +34,21 @@ void telegram_decoder::set_link(link_layer link) {
     fed_ = 0;
     mbus_next_.reset();
     hdlc_next_.reset();
+    apdu_next_.reset();
+}
+
+bool telegram_decoder::apdu_link_open() const noexcept {
+    return link_ == link_layer::apdu ||
+           (link_ == link_layer::auto_detect &&
+            (detected_ == link_layer::auto_detect || detected_ == link_layer::apdu));
 }
 
 void telegram_decoder::feed(std::span<const std::uint8_t> bytes) {
     keep_held_frames();
     fed_ += bytes.size();
-    if (link_ != link_layer::hdlc) assembler_.feed(bytes);
-    if (link_ != link_layer::mbus) hdlc_.feed(bytes);
+    if (link_ == link_layer::auto_detect || link_ == link_layer::mbus) assembler_.feed(bytes);
+    if (link_ == link_layer::auto_detect || link_ == link_layer::hdlc) hdlc_.feed(bytes);
+    if (apdu_link_open()) apdus_.feed(bytes);
 }
 
 void telegram_decoder::keep_held_frames() {
@@ -57,12 +68,18 @@ void telegram_decoder::keep_held_frames() {
         f.raw = hdlc_held_;
         f.info = f.raw.subspan(info_at, f.info.size());
     }
+    if (apdu_next_ && apdu_next_->what == apdu_frame_event::kind::apdu &&
+        apdu_next_->apdu.data() != apdu_held_.data()) {
+        apdu_held_.assign(apdu_next_->apdu.begin(), apdu_next_->apdu.end());
+        apdu_next_->apdu = apdu_held_;
+    }
 }
 
 void telegram_decoder::on_idle_gap() {
     keep_held_frames();
-    if (link_ != link_layer::hdlc) assembler_.on_idle_gap();
-    if (link_ != link_layer::mbus) hdlc_.on_idle_gap();
+    if (link_ == link_layer::auto_detect || link_ == link_layer::mbus) assembler_.on_idle_gap();
+    if (link_ == link_layer::auto_detect || link_ == link_layer::hdlc) hdlc_.on_idle_gap();
+    if (apdu_link_open()) apdus_.on_idle_gap();
 }
 
 void telegram_decoder::end_of_input() {
@@ -92,6 +109,7 @@ link_stats telegram_decoder::mbus_statistics() const noexcept {
 }
 
 link_stats telegram_decoder::link_statistics() const noexcept {
+    if (detected_ == link_layer::apdu) return apdus_.statistics();
     return detected_ == link_layer::hdlc ? hdlc_.statistics() : mbus_statistics();
 }
 
@@ -109,8 +127,17 @@ decode_event telegram_decoder::next() {
                 return {kind::error, nullptr, q.error, q.raw, q.frames, q.frames_expected};
             }
             if (auto ec = decode_apdu(q.apdu, reading_)) {
+                // In auto mode a lone failed APDU may be a link push read from its middle.
+                if (q.tentative && detected_ == link_layer::auto_detect &&
+                    ++tentative_failures_ < 2) {
+                    continue;
+                }
                 ++stats_.errors;
                 return {kind::error, nullptr, ec, q.raw};
+            }
+            if (q.tentative) {
+                if (!checked_) continue;  // unchecked: maybe not a push of its own (above)
+                use_link(link_layer::apdu);
             }
             reading_.link = q.link;
             reading_.block_transfer = q.block_transfer;
@@ -135,7 +162,9 @@ bool telegram_decoder::reportable(link_layer from, const std::error_code& ec) co
     if (link_ != link_layer::auto_detect) return true;
     if (detected_ != link_layer::auto_detect) return from == detected_;
     // Nothing detected yet: "68 L L 68" with a bad checksum is a fair sign of M-Bus, but a
-    // flag and a format byte occur in any data; only a checked HDLC header counts.
+    // flag and a format byte occur in any data; only a checked HDLC header counts. An APDU
+    // header cut off by a pause is no sign of anything (DBh 08h occurs inside link frames).
+    if (from == link_layer::apdu) return false;
     return from == link_layer::mbus || (ec != errc::hdlc_bad_hcs && ec != errc::hdlc_bad_format);
 }
 
@@ -148,6 +177,12 @@ void telegram_decoder::use_link(link_layer link) {
         blocks_.reset();
     }
     detected_ = link;
+    tentative_failures_ = 0;
+    if (link_ == link_layer::auto_detect && link != link_layer::apdu) {
+        // A link frame came: the APDU framer's candidates are that link's payload from now on.
+        apdus_ = apdu_frame_assembler{};
+        apdu_next_.reset();
+    }
 }
 
 bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& error) {
@@ -170,6 +205,21 @@ bool telegram_decoder::take_hdlc(const hdlc_frame_event& f, std::error_code& err
     return true;
 }
 
+bool telegram_decoder::take_apdu(const apdu_frame_event& f, std::error_code& error) {
+    if (f.what == apdu_frame_event::kind::error) {
+        if (reportable(link_layer::apdu, f.error)) error = f.error;
+        return false;
+    }
+    apdu_queued_.assign(f.apdu.begin(), f.apdu.end());
+    queued q;
+    q.apdu = apdu_queued_;
+    q.raw = apdu_queued_;
+    q.link = link_layer::apdu;
+    q.tentative = link_ == link_layer::auto_detect && detected_ != link_layer::apdu;
+    queue_.push_back(q);
+    return true;
+}
+
 bool telegram_decoder::pull_frame(std::error_code& error) {
     if (link_ == link_layer::mbus) {
         for (;;) {
@@ -185,6 +235,13 @@ bool telegram_decoder::pull_frame(std::error_code& error) {
             if (take_hdlc(f, error) || error) return !error;
         }
     }
+    if (link_ == link_layer::apdu) {
+        for (;;) {
+            const apdu_frame_event f = apdus_.next();
+            if (f.what == apdu_frame_event::kind::need_more) return false;
+            if (take_apdu(f, error) || error) return !error;
+        }
+    }
     // Auto-detection: both framers see every byte, and their events are taken in the order of
     // the stream, not framer by framer. What an event does depends on what came before it (a
     // valid frame sets the detected link, which decides whether the other link's errors are
@@ -194,6 +251,9 @@ bool telegram_decoder::pull_frame(std::error_code& error) {
     // byte, the byte after a dropped candidate's start); M-Bus goes first at the same place.
     // An event waits while the other framer is undecided about an earlier byte: a frame's
     // length at most, or until the idle gap, after which both framers have decided everything.
+    // The APDU framer takes part the same way while it is open (apdu_link_open), last at the
+    // same place.
+    constexpr std::uint64_t nowhere = UINT64_MAX;
     for (;;) {
         if (!mbus_next_) {
             const mbus_frame_event f = assembler_.next();
@@ -209,15 +269,29 @@ bool telegram_decoder::pull_frame(std::error_code& error) {
                 hdlc_next_at_ = fed_ - hdlc_.buffered();
             }
         }
+        const bool apdu_open = apdu_link_open();
+        if (apdu_open && !apdu_next_) {
+            const apdu_frame_event f = apdus_.next();
+            if (f.what != apdu_frame_event::kind::need_more) {
+                apdu_next_ = f;
+                apdu_next_at_ = fed_ - apdus_.buffered();
+            }
+        }
         // A framer without an event will report its next one no earlier than where it stands.
         const std::uint64_t m = mbus_next_ ? mbus_next_at_ : fed_ - assembler_.buffered();
         const std::uint64_t h = hdlc_next_ ? hdlc_next_at_ : fed_ - hdlc_.buffered();
-        if (mbus_next_ && m <= h) {
+        const std::uint64_t a = !apdu_open   ? nowhere
+                                : apdu_next_ ? apdu_next_at_
+                                             : fed_ - apdus_.buffered();
+        if (mbus_next_ && m <= h && m <= a) {
             const mbus_frame_event f = *std::exchange(mbus_next_, std::nullopt);
             if (take_mbus(f, error) || error) return !error;
-        } else if (hdlc_next_ && h < m) {
+        } else if (hdlc_next_ && h < m && h <= a) {
             const hdlc_frame_event f = *std::exchange(hdlc_next_, std::nullopt);
             if (take_hdlc(f, error) || error) return !error;
+        } else if (apdu_next_ && a < m && a < h) {
+            const apdu_frame_event f = *std::exchange(apdu_next_, std::nullopt);
+            if (take_apdu(f, error) || error) return !error;
         } else {
             return false;
         }
@@ -275,6 +349,7 @@ void telegram_decoder::add_link_event(const reassembly_event& r, link_layer link
 
 std::error_code telegram_decoder::decode_apdu(std::span<const std::uint8_t> apdu, reading& out) {
     out.clear();
+    checked_ = false;
     if (apdu.empty()) return errc::unsupported_apdu;
     if (apdu[0] == apdu_tag::data_notification) {
         plaintext_.assign(apdu.begin(), apdu.end());
@@ -289,10 +364,17 @@ std::error_code telegram_decoder::decode_apdu(std::span<const std::uint8_t> apdu
     bool verified = false;
     if (auto ec = decryptor_.decrypt(header, plaintext_, verified)) return ec;
     out.tag_verified = verified;
-    auto ec = decode_plain(plaintext_, out);
+    // The P1 port's plaintext is a DSMR text telegram, not an xDLMS APDU.
+    bool crc_checked = false;
+    auto ec = is_dsmr_text(plaintext_) ? parse_dsmr(plaintext_, out, crc_checked)
+                                       : decode_plain(plaintext_, out);
+    checked_ = !ec && (verified || crc_checked);
     // Without a verified tag, garbage out of the decryption is the sign of a wrong key: say
-    // that, not which byte of the garbage happened to fail.
-    if (ec && out.encrypted && !verified) return errc::not_a_valid_apdu;
+    // that, not which byte of the garbage happened to fail. A DSMR text whose CRC fails was
+    // decrypted with the right key and altered on the way.
+    if (ec && out.encrypted && !verified && ec != errc::dsmr_bad_crc) {
+        return errc::not_a_valid_apdu;
+    }
     return ec;
 }
 

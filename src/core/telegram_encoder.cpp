@@ -3,8 +3,10 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "evn_mbus/axdr_writer.hpp"
+#include "evn_mbus/dsmr_telegram.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hdlc_frame_assembler.hpp"
 #include "evn_mbus/hdlc_reassembler.hpp"
@@ -218,6 +220,24 @@ std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_hdlc_blocks(
                       std::make_move_iterator(f.end()));
     }
     return frames;
+}
+
+std::string telegram_encoder::dsmr_text(std::string_view identification,
+                                        std::span<const std::string> lines) {
+    std::string text = "/";
+    text.append(identification);
+    text.append("\r\n\r\n");
+    for (const auto& line : lines) {
+        text.append(line);
+        text.append("\r\n");
+    }
+    text.push_back('!');
+    const auto crc = dsmr_crc16({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    char digits[5];
+    std::snprintf(digits, sizeof digits, "%04X", static_cast<unsigned>(crc));
+    text.append(digits);
+    text.append("\r\n");
+    return text;
 }
 
 }  // namespace evn_mbus

@@ -232,7 +232,7 @@ TEST(error_name, codes_convert_and_have_messages) {
 TEST(error_name, every_code_has_its_own_name_and_a_message) {
     std::set<std::string_view> names;
     std::set<std::string> messages;
-    const auto last = static_cast<int>(errc::incomplete_push);
+    const auto last = static_cast<int>(evn_mbus::last_errc);
     for (int v = 0; v <= last; ++v) {
         const auto e = static_cast<errc>(v);
         const std::string_view name = evn_mbus::error_name(e);
@@ -244,6 +244,7 @@ TEST(error_name, every_code_has_its_own_name_and_a_message) {
     }
     EXPECT_EQ(evn_mbus::error_name(errc::ok), "ok");
     EXPECT_EQ(evn_mbus::error_name(errc::incomplete_push), "incomplete_push");
+    EXPECT_EQ(evn_mbus::error_name(errc::dsmr_bad_crc), "dsmr_bad_crc");
     // A value past the table is not a core error: it says so instead of reading past the end.
     const auto beyond = static_cast<errc>(last + 1);
     EXPECT_EQ(evn_mbus::error_name(beyond), "unknown");
