@@ -21,7 +21,10 @@ struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
 template <typename Get>
 setting number(std::string_view name, std::string_view help, Get get, long long low, long long high,
                std::string_view unit = "") {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) {
                 if (auto v = r.integer(e, low, high, unit)) {
                     auto& out = get(r.config_);
@@ -44,34 +47,47 @@ setting number(std::string_view name, std::string_view help, Get get, long long 
 }
 
 template <typename Get>
-setting seconds(std::string_view name, std::string_view help, Get get, long long low, long long high) {
+setting seconds(std::string_view name, std::string_view help, Get get, long long low,
+                long long high) {
     return number(name, help, get, low, high, "seconds");
 }
 
 template <typename Get>
 setting boolean(std::string_view name, std::string_view help, Get get) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) { r.read_bool(e, get(r.config_)); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
 setting plain_text(std::string_view name, std::string_view help, Get get) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) { r.read_string(e, get(r.config_), true, ""); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
 setting topic(std::string_view name, std::string_view help, Get get) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) { r.read_topic(e, get(r.config_)); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
 
 template <typename Get>
 setting tls_file(std::string_view name, std::string_view help, Get get) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) {
                 r.read_file_name(e, get(r.config_), &r.tls_files_);
             },
@@ -80,7 +96,10 @@ setting tls_file(std::string_view name, std::string_view help, Get get) {
 
 template <typename Get, typename E>
 setting choice(std::string_view name, std::string_view help, Get get, const spellings<E>& options) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=, &options](config_reader& r, const entry& e) {
                 std::vector<std::string_view> names;
                 for (const auto& o : options)
@@ -101,9 +120,12 @@ setting choice(std::string_view name, std::string_view help, Get get, const spel
 // A key, a password or the name of a file holding one: read as text and checked once the
 // whole file is read (config_reader::finish_meter, finish_mqtt).
 template <typename Shown>
-setting secret(std::string_view name, std::string_view help, located config_reader::*into, bool trimmed,
-               Shown shown) {
-    return {name, help, false, true,
+setting secret(std::string_view name, std::string_view help, located config_reader::*into,
+               bool trimmed, Shown shown) {
+    return {name,
+            help,
+            false,
+            true,
             [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into, trimmed); },
             [=](YAML::Emitter& out, const daemon_config& c) {
                 out << YAML::DoubleQuoted << (shown(c) ? "********" : "(not set)");
@@ -114,7 +136,10 @@ setting secret(std::string_view name, std::string_view help, located config_read
 template <typename Get>
 setting secret_file(std::string_view name, std::string_view help, located config_reader::*into,
                     Get get) {
-    return {name, help, false, false,
+    return {name,
+            help,
+            false,
+            false,
             [=](config_reader& r, const entry& e) { r.read_secret(e, r.*into); },
             [=](YAML::Emitter& out, const daemon_config& c) { out << get(c); }};
 }
@@ -138,7 +163,7 @@ std::map<std::string, std::vector<setting>> build() {
     // link_layer's spellings are evn_mbus/link_layer.hpp's to_string.
     static const spellings<link_layer> links = [] {
         spellings<link_layer> out;
-        for (const link_layer l : {link_layer::auto_detect, link_layer::mbus, link_layer::hdlc})
+        for (const link_layer l : all_link_layers)
             out.emplace_back(to_string(l), l);
         return out;
     }();
@@ -164,7 +189,7 @@ std::map<std::string, std::vector<setting>> build() {
             "idle_gap_ms", "silence (ms, 5 to 5000) that ends an incomplete frame",
             [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000, "milliseconds"),
         choice(
-            "link", "framing: auto (detect), mbus or hdlc",
+            "link", "framing: auto (detect), mbus, hdlc or apdu (a P1 port's bare APDU)",
             [](auto& c) -> auto& { return c.serial.link; }, links),
         seconds(
             "reopen_max_s", "longest wait (s) between attempts to open a missing device",
@@ -205,7 +230,8 @@ std::map<std::string, std::vector<setting>> build() {
         plain_text(
             "username", "user name at the broker, if it asks for one (not in the uri)",
             [](auto& c) -> auto& { return c.mqtt.username; }),
-        secret("password", "the password at the broker (or password_file)", &config_reader::password_, false,
+        secret("password", "the password at the broker (or password_file)",
+               &config_reader::password_, false,
                [](const daemon_config& c) { return !c.mqtt.password.empty(); }),
         secret_file(
             "password_file", "a file holding the password", &config_reader::password_file_,

@@ -27,7 +27,7 @@ struct serial_config {
     // serial.idle_gap_ms: silence that ends a partial frame. A byte takes 4.6 ms at 2400 8E1
     // and the meter sends a frame without pauses; the gap between its frames is ~160 ms.
     std::chrono::milliseconds idle_gap{100};
-    link_layer link = link_layer::auto_detect;  // serial.link: auto | mbus | hdlc
+    link_layer link = link_layer::auto_detect;  // serial.link: auto | mbus | hdlc | apdu
     // serial.reopen_max_s: longest wait between attempts to (re)open a missing device.
     std::chrono::seconds reopen_max{2};
     // serial.no_data_warning_s: an open port with no byte for this long gets one warning (0:

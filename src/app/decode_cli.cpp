@@ -1,6 +1,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "decode_command.hpp"
@@ -40,6 +42,13 @@ std::string choose_key(const std::string& option, const std::string& value,
     return {};
 }
 
+std::vector<std::string> link_names() {
+    std::vector<std::string> names;
+    for (const link_layer l : all_link_layers)
+        names.emplace_back(to_string(l));
+    return names;
+}
+
 }  // namespace
 
 command add_decode_command(CLI::App& parent) {
@@ -47,6 +56,7 @@ command add_decode_command(CLI::App& parent) {
         decode_options options;
         std::string file;
         std::string key, key_file, auth_key, auth_key_file;
+        std::string link = "auto";
     };
     auto s = std::make_shared<state>();
     CLI::App* sub = parent.add_subcommand(
@@ -68,10 +78,17 @@ command add_decode_command(CLI::App& parent) {
     sub->add_option("--auth-key", s->auth_key,
                     "authentication key, for meters that send a GCM tag (32 hex digits); "
                     "visible in ps: prefer --auth-key-file or EVN_MBUS_AUTH_KEY");
+    sub->add_option("--link", s->link,
+                    "framing of the capture: auto (detect; the default), mbus, hdlc or apdu (the "
+                    "bare APDU of a P1 port, also one without a tag)")
+        ->check(CLI::IsMember(link_names()));
     sub->add_option("file", s->file,
                     "capture file, pipe or serial device; standard input if omitted");
     return {sub, [s]() -> int {
                 decode_options& o = s->options;
+                for (const link_layer l : all_link_layers) {
+                    if (to_string(l) == s->link) o.link = l;
+                }
                 std::optional<std::string> key;
                 if (std::string problem = choose_key("--key", s->key, "--key-file", s->key_file,
                                                      "EVN_MBUS_KEY", key, o.key_from);

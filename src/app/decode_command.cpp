@@ -66,7 +66,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         keys.auth_key = *auth.key;
     }
 
-    telegram_decoder decoder(keys);
+    telegram_decoder decoder(keys, decoder_options{options.link});
     capture_reader reader;
     std::vector<std::uint8_t> bytes;
     std::size_t telegrams = 0;
@@ -113,7 +113,8 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         drain();
         if (since_frame > options.max_bytes_without_frame) {
             err << prefix << "stopped: " << since_frame << " bytes of " << in.name()
-                << " without a single M-Bus or HDLC frame; this is not a capture of a meter "
+                << " without a single M-Bus or HDLC frame or APDU; this is not a capture of a "
+                   "meter "
                    "(it reads at most "
                 << options.max_bytes_without_frame << " bytes without one)\n";
             return 2;
@@ -128,12 +129,17 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     decoder.end_of_input();
     drain();
     if (telegrams == 0) {
-        err << prefix << "no M-Bus telegram found in the input, nor an HDLC one (" << total
-            << " bytes";
+        err << prefix << "no M-Bus telegram found in the input, nor an HDLC one, nor a bare APDU ("
+            << total << " bytes";
         if (reader.detected() != capture_reader::format::undecided) {
             err << " of " << reader.format_name();
         }
         err << ")\n";
+        // Auto-detection takes a bare APDU only when a tag or a DSMR CRC checked it.
+        if (options.link == link_layer::auto_detect && decoder.apdu_statistics().frames > 0) {
+            err << prefix << "the input holds a bare APDU (DB 08 ...) that nothing checked (no "
+                   "authentication key, no DSMR checksum): give --link apdu to decode it as one\n";
+        }
         return 1;
     }
     return failed == 0 ? 0 : 1;

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "evn_mbus/link_layer.hpp"
+
 namespace evn_mbus {
 
 class input_file;
@@ -16,6 +18,7 @@ struct decode_options {
     std::optional<std::string> auth_key;  // same form, only for meters with a GCM tag
     std::string key_from = "--key";       // where the key came from, for messages
     std::string auth_key_from = "--auth-key";
+    link_layer link = link_layer::auto_detect;  // --link
     // Input that has made no frame at all for this long is not a capture (/dev/zero, a
     // wrong file): stop there with an error rather than read forever.
     std::size_t max_bytes_without_frame = 1024 * 1024;

@@ -1,6 +1,5 @@
 #include "paho_connect.hpp"
 
-
 #include <chrono>
 #include <stdexcept>
 
