@@ -21,8 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "child_process.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {

@@ -21,10 +21,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "child_process.hpp"
 #include "evn_mbus/hex.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 #include "reading_json.hpp"
 #include "temp_dir.hpp"
 

@@ -305,6 +305,20 @@ std::vector<std::string> child_process::out_lines() {
     return lines;
 }
 
+process_result run_process(const std::vector<std::string>& argv, const std::string& input) {
+    spawn_options o;
+    o.argv = argv;
+    o.in = input_source::content;
+    o.input = input;
+    child_process c(std::move(o));
+    process_result r;
+    const int status = c.wait();
+    r.status = c.term_signal() != 0 ? -1 : status;
+    r.out = c.out();
+    r.err = c.err();
+    return r;
+}
+
 namespace {
 
 long status_field_kib(pid_t pid, const std::string& field) {

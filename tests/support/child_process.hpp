@@ -107,6 +107,14 @@ class child_process {
     long max_rss_kib_ = 0;
 };
 
+// Runs a program to its end with `input` on its stdin (closed at once if empty).
+struct process_result {
+    int status = -1;  // exit status, or -1 if it did not exit normally
+    std::string out;
+    std::string err;
+};
+process_result run_process(const std::vector<std::string>& argv, const std::string& input = {});
+
 // Peak resident set size of a process in KiB (VmHWM), or 0 if unknown; and its current RSS.
 long peak_rss_kib(pid_t pid);
 long rss_kib(pid_t pid);
