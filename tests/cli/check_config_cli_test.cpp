@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "process.hpp"
+#include "child_process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {

@@ -6,9 +6,9 @@
 #include <sstream>
 #include <utility>
 
+#include "child_process.hpp"
 #include "fixture_layout.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 
 namespace evn_mbus::test {
 namespace {

@@ -5,24 +5,23 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
+#include "child_process.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {
@@ -225,87 +224,54 @@ TEST_F(decode_input_cli, tagged_meter_with_a_wrong_key_blames_either_key) {
 
 // ---- item 14: a pipe that stays open, /dev/zero --------------------------------------------
 
-struct child {
-    pid_t pid = -1;
-    int in = -1;   // its standard input, -1 when not a pipe
-    int out = -1;  // its standard output
-    int err = -1;
-};
-
-child spawn(const std::vector<std::string>& argv, bool pipe_in) {
-    int in[2] = {-1, -1}, out[2], err[2];
-    if ((pipe_in && ::pipe(in) != 0) || ::pipe(out) != 0 || ::pipe(err) != 0) return {};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        if (pipe_in) ::dup2(in[0], 0);
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
-        for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
-            if (fd >= 0) ::close(fd);
-        std::vector<char*> args;
-        for (const auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    if (pipe_in) ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    return {pid, pipe_in ? in[1] : -1, out[0], err[0]};
+// `evn-mbus decode` with `args`, its stdout and stderr captured.
+spawn_options decode(std::vector<std::string> args, input_source in = input_source::inherit) {
+    args.insert(args.begin(), {binary, "decode"});
+    spawn_options o;
+    o.argv = std::move(args);
+    o.in = in;
+    return o;
 }
 
-// Reads from `fd` until `until` is in the text, the end, or the deadline.
-std::string read_until(int fd, const std::string& until, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::string text;
-    while (!contains(text, until) && std::chrono::steady_clock::now() < deadline) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 200) <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    return text;
+// What the child wrote to stdout (or stderr) after its first `from` bytes, once that holds
+// `until`, the child has ended, or `limit` has passed.
+std::string read_until(child_process& c, bool from_stderr, const std::string& until,
+                       std::chrono::seconds limit, std::size_t from = 0) {
+    c.wait_until(
+        [&](const std::string& out, const std::string& err) {
+            return (from_stderr ? err : out).find(until, from) != std::string::npos;
+        },
+        limit);
+    const std::string& text = from_stderr ? c.err() : c.out();
+    return text.substr(std::min(from, text.size()));
 }
 
 // Waits for the child at most `limit`, then kills it. Its exit status (-1 if killed) and its
 // peak resident memory.
-std::pair<int, long> reap(pid_t pid, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    rusage usage{};
-    for (;;) {
-        const pid_t r = ::wait4(pid, &status, WNOHANG, &usage);
-        if (r == pid) break;
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::wait4(pid, &status, 0, &usage);
-            return {-1, usage.ru_maxrss};
-        }
-        ::usleep(20'000);
+std::pair<int, long> reap(child_process& c, std::chrono::seconds limit) {
+    std::optional<int> status = c.wait(limit);
+    if (!status) {
+        c.signal(SIGKILL);
+        status = c.wait();
     }
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, usage.ru_maxrss};
+    return {c.term_signal() != 0 ? -1 : *status, c.max_rss_kib()};
 }
 
 TEST_F(decode_input_cli, a_pipe_that_stays_open_gets_each_telegram_as_it_completes) {
     std::signal(SIGPIPE, SIG_IGN);
-    child c = spawn({binary, "decode", "--key", key_of(evn)}, true);
-    ASSERT_GT(c.pid, 0);
+    child_process c(decode({"--key", key_of(evn)}, input_source::pipe));
+    ASSERT_GT(c.pid(), 0);
     const std::string push = to_hex(concat(capture_by_id(evn).frames)) + "\n";
-    ASSERT_EQ(::write(c.in, push.data(), push.size()), static_cast<ssize_t>(push.size()));
+    ASSERT_TRUE(c.write_stdin(push));
     // The pipe stays open: the line must come now, not at the end of the input.
-    const std::string first = read_until(c.out, "\n", std::chrono::seconds(30));
+    const std::string first = read_until(c, false, "\n", std::chrono::seconds(30));
     EXPECT_TRUE(contains(first, "\"meter_number\"")) << first;
-    ASSERT_EQ(::write(c.in, push.data(), push.size()), static_cast<ssize_t>(push.size()));
-    const std::string second = read_until(c.out, "\n", std::chrono::seconds(30));
+    ASSERT_TRUE(c.write_stdin(push));
+    const std::string second = read_until(c, false, "\n", std::chrono::seconds(30), first.size());
     EXPECT_TRUE(contains(second, "\"meter_number\"")) << second;
-    ::close(c.in);
-    const auto [status, rss] = reap(c.pid, std::chrono::seconds(30));
+    c.close_stdin();
+    const auto [status, rss] = reap(c, std::chrono::seconds(30));
     EXPECT_EQ(status, 0);
-    ::close(c.out);
-    ::close(c.err);
 }
 
 // A named pipe whose writer comes later: decode waits for it, as `cat` does, instead of
@@ -313,24 +279,22 @@ TEST_F(decode_input_cli, a_pipe_that_stays_open_gets_each_telegram_as_it_complet
 TEST_F(decode_input_cli, a_named_pipe_waits_for_its_writer) {
     const std::string fifo = dir_ + "/meter.fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    child c = spawn({binary, "decode", "--key", key_of(evn), fifo}, false);
-    ASSERT_GT(c.pid, 0);
+    child_process c(decode({"--key", key_of(evn), fifo}));
+    ASSERT_GT(c.pid(), 0);
     ::usleep(1'000'000);  // the reader is started (and, before the fix, already gone)
     // Without blocking: with no reader left (decode gone) this fails instead of waiting.
     const int w = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
     ASSERT_GE(w, 0) << "decode no longer reads the FIFO: "
-                    << read_until(c.err, "\n", std::chrono::seconds(5));
+                    << read_until(c, true, "\n", std::chrono::seconds(5));
     ::fcntl(w, F_SETFL, ::fcntl(w, F_GETFL) & ~O_NONBLOCK);
     const std::string push = to_hex(concat(capture_by_id(evn).frames)) + "\n";
     EXPECT_EQ(::write(w, push.data(), push.size()), static_cast<ssize_t>(push.size()));
     ::close(w);
-    const std::string out = read_until(c.out, "\n", std::chrono::seconds(30));
-    const std::string err = read_until(c.err, "\n", std::chrono::seconds(1));
-    const auto [status, rss] = reap(c.pid, std::chrono::seconds(30));
+    const std::string out = read_until(c, false, "\n", std::chrono::seconds(30));
+    const std::string err = read_until(c, true, "\n", std::chrono::seconds(1));
+    const auto [status, rss] = reap(c, std::chrono::seconds(30));
     EXPECT_EQ(status, 0) << err;
     EXPECT_TRUE(contains(out, "\"meter_number\"")) << out << err;
-    ::close(c.out);
-    ::close(c.err);
 }
 
 // A serial device or pty: the bytes as they come, without the terminal's line editing
@@ -341,26 +305,24 @@ TEST_F(decode_input_cli, a_terminal_passes_the_bytes_as_they_come) {
     ASSERT_EQ(::grantpt(master), 0);
     ASSERT_EQ(::unlockpt(master), 0);
     const std::string slave = ::ptsname(master);
-    child c = spawn({binary, "decode", "--key", key_of(evn), slave}, false);
-    ASSERT_GT(c.pid, 0);
+    child_process c(decode({"--key", key_of(evn), slave}));
+    ASSERT_GT(c.pid(), 0);
     ::usleep(1'000'000);  // decode has opened the pty and set it up
     const bytes raw = concat(capture_by_id(evn).frames);
     EXPECT_EQ(::write(master, raw.data(), raw.size()), static_cast<ssize_t>(raw.size()));
-    const std::string out = read_until(c.out, "\n", std::chrono::seconds(30));
+    const std::string out = read_until(c, false, "\n", std::chrono::seconds(30));
     EXPECT_TRUE(contains(out, "\"meter_number\"")) << out;
     EXPECT_TRUE(contains(out, "\"w_p\":12937")) << out;
-    ::kill(c.pid, SIGTERM);
-    reap(c.pid, std::chrono::seconds(30));
+    c.signal(SIGTERM);
+    reap(c, std::chrono::seconds(30));
     ::close(master);
-    ::close(c.out);
-    ::close(c.err);
 }
 
 TEST_F(decode_input_cli, dev_zero_ends_with_a_clear_error_in_bounded_memory) {
-    child c = spawn({binary, "decode", "--key", key_of(evn), "/dev/zero"}, false);
-    ASSERT_GT(c.pid, 0);
-    const std::string err = read_until(c.err, "\n", std::chrono::seconds(60));
-    const auto [status, rss_kib] = reap(c.pid, std::chrono::seconds(60));
+    child_process c(decode({"--key", key_of(evn), "/dev/zero"}));
+    ASSERT_GT(c.pid(), 0);
+    const std::string err = read_until(c, true, "\n", std::chrono::seconds(60));
+    const auto [status, rss_kib] = reap(c, std::chrono::seconds(60));
     EXPECT_EQ(status, 2) << err;
     EXPECT_TRUE(contains(err, "without a single M-Bus or HDLC frame")) << err;
     EXPECT_TRUE(contains(err, "/dev/zero")) << err;
@@ -372,8 +334,6 @@ TEST_F(decode_input_cli, dev_zero_ends_with_a_clear_error_in_bounded_memory) {
     constexpr long bound_kib = 64 * 1024;
 #endif
     EXPECT_LT(rss_kib, bound_kib) << "peak resident memory " << rss_kib << " KiB";
-    ::close(c.out);
-    ::close(c.err);
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "child_process.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 
 namespace evn_mbus::test {
 namespace {

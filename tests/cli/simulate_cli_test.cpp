@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -21,10 +20,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "child_process.hpp"
 #include "evn_mbus/hex.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "fixture_loader.hpp"
-#include "process.hpp"
 #include "reading_json.hpp"
 #include "temp_dir.hpp"
 
@@ -37,70 +36,35 @@ const std::string binary = EVN_MBUS_BINARY;
 const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
 const std::string evn_key = "36C66639E48A8CA4D6BC8B282A793BBB";
 
-// A running `evn-mbus simulate`: its stdout is read line by line, its stderr at the end.
+// A running `evn-mbus simulate`: its first line of stdout (the pty path), its stderr at the end.
 class simulator {
   public:
-    explicit simulator(std::vector<std::string> args) {
-        args.insert(args.begin(), {binary, "simulate"});
-        int out[2], err[2];
-        if (::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("pipe");
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork");
-        if (pid_ == 0) {
-            ::dup2(out[1], 1);
-            ::dup2(err[1], 2);
-            for (int fd : {out[0], out[1], err[0], err[1]})
-                ::close(fd);
-            std::vector<char*> argv;
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        ::close(err[1]);
-        out_ = out[0];
-        err_ = err[0];
-    }
-    ~simulator() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::close(out_);
-        ::close(err_);
-    }
+    explicit simulator(std::vector<std::string> args) : child_(options(std::move(args))) {}
 
     // The first line of stdout: the pty path. Empty if the simulator ended without one.
     std::string first_line() {
-        std::string line;
-        char c = 0;
-        while (::read(out_, &c, 1) == 1 && c != '\n')
-            line.push_back(c);
-        return line;
+        child_.wait_until(
+            [](const std::string& out, const std::string&) { return out.find('\n') != out.npos; },
+            std::chrono::minutes(2));
+        const std::string& out = child_.out();
+        return out.substr(0, out.find('\n'));
     }
 
-    void signal(int sig) { ::kill(pid_, sig); }
+    void signal(int sig) { child_.signal(sig); }
 
-    // Exit status (-1 if killed by a signal); the stderr text is in err().
-    int wait() {
-        char buf[4096];
-        for (ssize_t n; (n = ::read(err_, buf, sizeof buf)) > 0;) {
-            err_text_.append(buf, static_cast<std::size_t>(n));
-        }
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    const std::string& err() const { return err_text_; }
+    // Exit status (128+signal if killed by one); the stderr text is in err().
+    int wait() { return child_.wait(); }
+    const std::string& err() { return child_.err(); }
 
   private:
-    pid_t pid_ = -1;
-    int out_ = -1;
-    int err_ = -1;
-    std::string err_text_;
+    static spawn_options options(std::vector<std::string> args) {
+        args.insert(args.begin(), {binary, "simulate"});
+        spawn_options o;
+        o.argv = std::move(args);
+        return o;
+    }
+
+    child_process child_;
 };
 
 struct received {

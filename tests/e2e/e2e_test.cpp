@@ -18,7 +18,6 @@
 #include "json_lines.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_subscriber.hpp"
-#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {

@@ -17,7 +17,6 @@
 #include "fake_uart.hpp"
 #include "fixture_loader.hpp"
 #include "mosquitto_broker.hpp"
-#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {

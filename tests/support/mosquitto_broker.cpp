@@ -1,12 +1,9 @@
 #include "mosquitto_broker.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,8 +12,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace evn_mbus::test {
 namespace {
@@ -60,9 +55,17 @@ std::string mosquitto_binary() {
     return "mosquitto";  // from PATH
 }
 
-void run(const std::string& command) {
-    if (std::system((command + " >/dev/null 2>&1").c_str()) != 0) {
-        throw std::runtime_error("failed: " + command);
+// Runs openssl with the arguments of `parts`; throws with what it said if it fails.
+void openssl(std::initializer_list<std::vector<std::string>> parts) {
+    std::vector<std::string> argv{"openssl"};
+    for (const auto& p : parts)
+        argv.insert(argv.end(), p.begin(), p.end());
+    const auto r = run_process(argv);
+    if (r.status != 0) {
+        std::string command;
+        for (const auto& a : argv)
+            command.append(command.empty() ? "" : " ").append(a);
+        throw std::runtime_error("failed: " + command + "\n" + r.err);
     }
 }
 
@@ -86,14 +89,17 @@ tls_files make_test_pki(const std::string& dir, const std::string& prefix, const
                 dir + "/" + prefix + "cert.key"};
     const std::string ca_key = dir + "/" + prefix + "ca.key";
     const std::string csr = dir + "/" + prefix + "cert.csr";
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    run("openssl req -x509 -config '" + cnf + "' -extensions v3_ca" + ec + " -keyout '" + ca_key +
-        "' -out '" + f.ca_file + "' -days 2 -subj '/CN=evn-mbus test CA " + prefix + "'");
-    run("openssl req -new -config '" + cnf + "'" + ec + " -keyout '" + f.key_file + "' -out '" +
-        csr + "' -subj '/CN=localhost'");
-    run("openssl x509 -req -in '" + csr + "' -CA '" + f.ca_file + "' -CAkey '" + ca_key +
-        "' -CAcreateserial -out '" + f.cert_file + "' -days 2 -extfile '" + cnf +
-        "' -extensions server");
+    const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                      "-nodes"};
+    openssl({{"req", "-x509", "-config", cnf, "-extensions", "v3_ca"},
+             ec,
+             {"-keyout", ca_key, "-out", f.ca_file, "-days", "2", "-subj",
+              "/CN=evn-mbus test CA " + prefix}});
+    openssl({{"req", "-new", "-config", cnf},
+             ec,
+             {"-keyout", f.key_file, "-out", csr, "-subj", "/CN=localhost"}});
+    openssl({{"x509", "-req", "-in", csr, "-CA", f.ca_file, "-CAkey", ca_key, "-CAcreateserial",
+              "-out", f.cert_file, "-days", "2", "-extfile", cnf, "-extensions", "server"}});
     return f;
 }
 
@@ -147,31 +153,21 @@ bool mosquitto_broker::start() {
         if (!out) throw std::runtime_error("cannot write " + conf);
     }
     const std::string binary = mosquitto_binary();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, dir_.file("mosquitto.out").c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // The broker must not hold copies of the test's sockets (e.g. a client's connection).
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    std::vector<std::string> args{binary, "-c", conf};
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = binary.find('/') == std::string::npos
-                       ? posix_spawnp(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ)
-                       : posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot run " + binary + " (is mosquitto installed?)");
-    pid_ = pid;
+    spawn_options o;
+    o.argv = {binary, "-c", conf};
+    o.out = output_sink::append_to(dir_.file("mosquitto.out"));
+    o.err = o.out;
+    // child_process keeps the test's sockets (e.g. a client's connection) from the broker.
+    child_ = std::make_unique<child_process>(std::move(o));
+    if (child_->spawn_error() != 0) {
+        child_.reset();
+        throw std::runtime_error("cannot run " + binary + " (is mosquitto installed?)");
+    }
 
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
+        if (!child_->running()) {
+            child_.reset();
             if (log().find("Address already in use") != std::string::npos) return false;
             throw std::runtime_error("mosquitto exited at start:\n" + log());
         }
@@ -185,38 +181,31 @@ bool mosquitto_broker::start() {
 }
 
 void mosquitto_broker::wait_exit() {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(5ms);
+    if (!child_->wait(5s)) {
+        child_->signal(SIGKILL);
+        child_->wait();
     }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    child_.reset();
 }
 
 void mosquitto_broker::stop() {
     if (!running()) return;
-    ::kill(pid_, SIGTERM);
-    ::kill(pid_, SIGCONT);  // in case it was paused
+    child_->signal(SIGTERM);
+    child_->signal(SIGCONT);  // in case it was paused
     wait_exit();
 }
 
 void mosquitto_broker::pause() {
-    if (running()) ::kill(pid_, SIGSTOP);
+    if (running()) child_->signal(SIGSTOP);
 }
 
 void mosquitto_broker::resume() {
-    if (running()) ::kill(pid_, SIGCONT);
+    if (running()) child_->signal(SIGCONT);
 }
 
 void mosquitto_broker::kill() {
     if (!running()) return;
-    ::kill(pid_, SIGKILL);
+    child_->signal(SIGKILL);
     wait_exit();
 }
 

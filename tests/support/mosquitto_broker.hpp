@@ -2,14 +2,13 @@
 // with an optional TLS listener; it can be stopped, restarted on the same ports, or killed.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "temp_dir.hpp"
 
 namespace evn_mbus::test {
@@ -50,7 +49,7 @@ class mosquitto_broker {
     void kill();     // SIGKILL: the broker vanishes without a goodbye
     void pause();    // SIGSTOP: connections stay open, but nothing is answered
     void resume();   // SIGCONT
-    bool running() const { return pid_ > 0; }
+    bool running() const { return child_ != nullptr; }
 
     std::string log() const;  // what mosquitto wrote
     const std::string& dir() const { return dir_.path(); }
@@ -63,7 +62,7 @@ class mosquitto_broker {
     temp_dir dir_{"evn-mbus-mosquitto"};
     std::uint16_t port_ = 0;
     std::uint16_t tls_port_ = 0;
-    pid_t pid_ = -1;
+    std::unique_ptr<child_process> child_;  // null when stopped or killed
 };
 
 }  // namespace evn_mbus::test

@@ -2,37 +2,27 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <stdexcept>
 
-extern char** environ;
-
 namespace evn_mbus::test {
 namespace {
 
-pid_t spawn(std::vector<std::string> args, int out_fd) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (out_fd >= 0) {
-        posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-        posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
+// A mosquitto client with its stdout and stderr on `out_fd` (-1: the test's own). The child
+// gets none of the test's other descriptors: a Paho connection would outlive its close().
+std::unique_ptr<child_process> spawn(std::vector<std::string> args, int out_fd) {
+    spawn_options o;
+    o.argv = std::move(args);
+    o.out = output_sink::to_fd(out_fd);
+    o.err = o.out;
+    auto child = std::make_unique<child_process>(o);
+    if (child->spawn_error() != 0) {
+        throw std::runtime_error("cannot run " + o.argv[0] + " (mosquitto-clients?)");
     }
-    // Not our sockets (a Paho connection would outlive its close() in the child).
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot run " + args[0] + " (mosquitto-clients?)");
-    return pid;
+    return child;
 }
 
 std::string unhex(const std::string& h) {
@@ -83,7 +73,7 @@ mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::vector<std::
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe() failed");
     try {
-        pid_ = spawn(args, fds[1]);
+        child_ = spawn(args, fds[1]);
     } catch (...) {
         ::close(fds[0]);
         ::close(fds[1]);
@@ -108,11 +98,10 @@ mqtt_subscriber::~mqtt_subscriber() {
 }
 
 void mqtt_subscriber::shutdown() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
+    if (child_) {
+        child_->signal(SIGTERM);
+        child_->wait();
+        child_.reset();
     }
     if (reader_.joinable()) reader_.join();
     if (out_fd_ >= 0) {
@@ -205,10 +194,7 @@ void mqtt_subscriber::publish(const std::string& topic, const std::string& paylo
     std::vector<std::string> args{"mosquitto_pub", "-h", host_,  "-p", port_, "-q", "1", "-t",
                                   topic,           "-m", payload};
     if (retain) args.push_back("-r");
-    const pid_t pid = spawn(args, -1);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (spawn(args, -1)->wait() != 0) {
         throw std::runtime_error("mosquitto_pub failed to publish " + topic);
     }
 }

@@ -4,15 +4,16 @@
 // (as in the daemon) and its sockets are the only ones to the broker.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "child_process.hpp"
 
 namespace evn_mbus::test {
 
@@ -62,7 +63,7 @@ class mqtt_subscriber {
 
     std::string host_;
     std::string port_;
-    pid_t pid_ = -1;
+    std::unique_ptr<child_process> child_;  // mosquitto_sub
     int out_fd_ = -1;
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
