@@ -102,6 +102,12 @@ class telegram_encoder {
         std::span<const std::uint8_t> apdu, std::size_t block_size, std::size_t max_info_len = 128,
         const hdlc_header& header = {});
 
+    // The same push as the DSMR text a P1 port sends (dsmr_text): the DSMR version
+    // 1-3:0.2.8(50), the clock 0-0:1.0.0 (local time, S or W from the clock status), the
+    // meter number 0-0:96.1.0, then each register as "A-B:C.D.E(value*unit)", the scaler
+    // written as decimals ("233.7*V"), energies in Wh as the Sagemcom T210-D-R sends them.
+    static std::string encode_dsmr_push(const kaifa_push& push, std::string_view identification);
+
     // A DSMR P1 telegram as the P1 port's plaintext (dsmr_telegram.hpp): "/" and the
     // identification, an empty line, the data lines ("1-0:1.8.0(000001234*Wh)"), then "!" and
     // the CRC-16 of "/" to "!"; every line ends with CR LF.

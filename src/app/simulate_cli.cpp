@@ -31,9 +31,10 @@ command add_simulate_command(CLI::App& parent) {
                     "on exit)");
     sub->add_option("--link-layer", s->framing,
                     "frame the made-up pushes as M-Bus long frames (mbus, like EVN's Kaifa), "
-                    "HDLC frames (hdlc) or HDLC frames carrying general-block-transfer blocks "
-                    "(hdlc-gbt, like the Landis+Gyr E450)")
-        ->check(CLI::IsMember({"mbus", "hdlc", "hdlc-gbt"}))
+                    "HDLC frames (hdlc), HDLC frames carrying general-block-transfer blocks "
+                    "(hdlc-gbt, like the Landis+Gyr E450) or as a P1 port's bare APDU with a "
+                    "DSMR text (apdu, like Energienetze Steiermark's meters; --baud 115200)")
+        ->check(CLI::IsMember({"mbus", "hdlc", "hdlc-gbt", "apdu"}))
         ->capture_default_str();
     sub->add_option("--replay", o.replay,
                     "send the telegrams of this capture file (hex text or raw bytes) in a loop "
@@ -69,7 +70,9 @@ command add_simulate_command(CLI::App& parent) {
                     "it should decode to");
     return {sub, [s, seed]() -> int {
                 simulate_options& opts = s->options;
-                opts.framing = s->framing == "mbus" ? link_layer::mbus : link_layer::hdlc;
+                opts.framing = s->framing == "mbus"   ? link_layer::mbus
+                               : s->framing == "apdu" ? link_layer::apdu
+                                                      : link_layer::hdlc;
                 opts.block_transfer = s->framing == "hdlc-gbt";
                 if (seed->count() > 0) opts.seed = s->seed;
                 if (s->speed == "max") {

@@ -108,6 +108,8 @@ std::unique_ptr<push_source> make_source(const simulate_options& o, const aes_ke
     what = "EVN Kaifa MA309M pushes of meter " + synth->meter_number();
     if (o.framing == link_layer::hdlc) {
         what += o.block_transfer ? " in HDLC frames, general block transfer" : " in HDLC frames";
+    } else if (o.framing == link_layer::apdu) {
+        what += " as DSMR text in bare APDUs (a P1 port)";
     }
     synth->set_framing(o.framing, o.block_transfer);
     return synth;

@@ -24,6 +24,23 @@ synthesized_source::synthesized_source(const load_profile_options& profile, cons
 std::error_code synthesized_source::next(push_bytes& out) {
     simulated_push s = profile_.next(interval_);
     std::vector<std::uint8_t> apdu;
+    if (framing_ == link_layer::apdu) {
+        // A P1 port's push: the DSMR text, encrypted alone, no link layer around it. The DSMR
+        // text names the clock and the meter number by OBIS code, so they are values too.
+        const std::string text = telegram_encoder::encode_dsmr_push(s.push, "KFM5\\SIMULATED");
+        if (auto ec =
+                encoder_.encrypt({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                                 key_, std::nullopt, title_, frame_counter_++, 0x20, apdu)) {
+            return ec;
+        }
+        s.expected["obis"]["0-0:1.0.0.255"] = {{"value", s.expected["clock"]}};
+        s.expected["obis"]["0-0:96.1.0.255"] = {{"value", s.expected["meter_number"]}};
+        s.expected["obis"]["1-3:0.2.8.255"] = {{"value", 50}};
+        s.expected["device_name"] = "KFM5\\SIMULATED";
+        out.frames = {std::move(apdu)};
+        out.expected = std::move(s.expected);
+        return {};
+    }
     if (auto ec = encoder_.encrypt(telegram_encoder::encode_kaifa_notification(s.push), key_,
                                    std::nullopt, title_, frame_counter_++, 0x20, apdu)) {
         return ec;

@@ -1,7 +1,8 @@
 // Made-up pushes of an EVN Kaifa MA309M: a load_profile's values, encrypted like the real
 // meter's (system title "KFM...", security control 20h, a frame counter counting up), framed
 // as two M-Bus long frames of 256 and 26 bytes, or as HDLC frames (with or without general
-// block transfer, like the Landis+Gyr E450).
+// block transfer, like the Landis+Gyr E450), or as a P1 port sends them: the same values as
+// a DSMR text, encrypted as one bare APDU (like Energienetze Steiermark's Sagemcom T210-D-R).
 #pragma once
 
 #include <chrono>

@@ -187,7 +187,9 @@ bool read_line(bytes line, reading& out) {
             return true;
         }
     }
-    if (groups <= 2 && read_number(value, v)) return true;
+    // Identifiers are text, even when they are all digits.
+    const bool id = code == obis_meter_number || code == obis_equipment_id;
+    if (groups <= 2 && !id && read_number(value, v)) return true;
     v.type = axdr_type::visible_string;
     v.text = out.take_text();
     read_text(value, v.text);

@@ -222,6 +222,43 @@ std::vector<std::vector<std::uint8_t>> telegram_encoder::segment_hdlc_blocks(
     return frames;
 }
 
+std::string telegram_encoder::encode_dsmr_push(const kaifa_push& push,
+                                               std::string_view identification) {
+    std::vector<std::string> lines;
+    lines.emplace_back("1-3:0.2.8(50)");
+    const cosem_datetime& t = push.clock;
+    char buf[96];
+    const bool summer = t.status != 0xFF && (t.status & cosem_datetime::status_daylight_saving);
+    std::snprintf(buf, sizeof buf, "0-0:1.0.0(%02u%02u%02u%02u%02u%02u%c)",
+                  static_cast<unsigned>(t.year % 100), unsigned{t.month}, unsigned{t.day},
+                  unsigned{t.hour}, unsigned{t.minute}, unsigned{t.second}, summer ? 'S' : 'W');
+    lines.emplace_back(buf);
+    if (!push.meter_number.empty()) lines.push_back("0-0:96.1.0(" + push.meter_number + ")");
+    for (const register_value& r : push.registers) {
+        const auto& c = r.code.bytes;
+        std::snprintf(buf, sizeof buf, "%u-%u:%u.%u.%u(", unsigned{c[0]}, unsigned{c[1]},
+                      unsigned{c[2]}, unsigned{c[3]}, unsigned{c[4]});
+        std::string line = buf;
+        // raw x 10^scaler, the scaler as decimals: 2337, -1 -> "233.7"; 5, -2 -> "0.05".
+        const std::uint64_t magnitude =
+            r.raw < 0 ? 0 - static_cast<std::uint64_t>(r.raw) : static_cast<std::uint64_t>(r.raw);
+        std::string digits = std::to_string(magnitude);
+        if (r.scaler > 0) digits.append(static_cast<std::size_t>(r.scaler), '0');
+        const std::size_t decimals = r.scaler < 0 ? static_cast<std::size_t>(-r.scaler) : 0;
+        if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
+        if (decimals > 0) digits.insert(digits.size() - decimals, 1, '.');
+        if (r.raw < 0) line.push_back('-');
+        line.append(digits);
+        if (const std::string_view unit = unit_symbol(r.unit); !unit.empty()) {
+            line.push_back('*');
+            line.append(unit);
+        }
+        line.push_back(')');
+        lines.push_back(std::move(line));
+    }
+    return dsmr_text(identification, lines);
+}
+
 std::string telegram_encoder::dsmr_text(std::string_view identification,
                                         std::span<const std::string> lines) {
     std::string text = "/";

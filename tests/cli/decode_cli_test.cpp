@@ -9,20 +9,13 @@
 #include "child_process.hpp"
 #include "fixture_layout.hpp"
 #include "fixture_loader.hpp"
+#include "json_lines.hpp"
 
 namespace evn_mbus::test {
 namespace {
 
 const std::string binary = EVN_MBUS_BINARY;
 const std::string fixtures = EVN_MBUS_FIXTURES_DIR;
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);)
-        lines.push_back(nlohmann::json::parse(line));
-    return lines;
-}
 
 std::string key_of(const std::string& id) {
     return to_hex(capture_by_id(id).keys.key);
@@ -34,7 +27,7 @@ TEST(decode_cli, evn_kaifa_capture_file_gives_the_published_values) {
                                 fixtures + "/evn_kaifa_ma309_doc.hex"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.err, "");
-    const auto lines = json_lines(r.out);
+    const auto lines = parse_json_lines(r.out);
     ASSERT_EQ(lines.size(), 1u);
     const auto& j = lines[0];
     EXPECT_EQ(j.at("meter_number"), e.at("meter_number"));
@@ -71,7 +64,7 @@ TEST(decode_cli, every_mbus_capture_decodes_from_stdin_as_hex_and_as_binary) {
                                              std::string(raw.begin(), raw.end()));
         ASSERT_EQ(from_binary.status, 0) << c.id << ": " << from_binary.err;
         EXPECT_EQ(from_text.out, from_binary.out);
-        ASSERT_EQ(json_lines(from_text.out).size(), 1u);
+        ASSERT_EQ(parse_json_lines(from_text.out).size(), 1u);
     }
 }
 
@@ -80,7 +73,7 @@ TEST(decode_cli, key_with_spaces_and_0x_prefix) {
         run_process({binary, "decode", "--key", "0x36 C6 66 39 E4 8A 8C A4 D6 BC 8B 28 2A 79 3B BB",
                      fixtures + "/evn_kaifa_ma309_doc.hex"});
     EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(json_lines(r.out).size(), 1u);
+    EXPECT_EQ(parse_json_lines(r.out).size(), 1u);
 }
 
 TEST(decode_cli, key_of_the_wrong_length_is_a_clear_error) {
@@ -113,7 +106,7 @@ TEST(decode_cli, a_bad_telegram_does_not_stop_the_next) {
     }
     const auto r = run_process({binary, "decode", "--key", key_of(c.id)}, input);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(json_lines(r.out).size(), 2u);
+    EXPECT_EQ(parse_json_lines(r.out).size(), 2u);
     EXPECT_NE(r.err.find("checksum"), std::string::npos) << r.err;
 }
 

@@ -1,20 +1,28 @@
-// Reads a file of JSON lines (the simulator's --expect file) for the e2e and faults tests.
+// JSON Lines as tests read them: `evn-mbus decode`'s output and the simulator's --expect file.
 #pragma once
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace evn_mbus::test {
 
-inline std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+// One object per non-empty line.
+inline std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
     std::vector<nlohmann::json> out;
-    std::ifstream in(path);
+    std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
         if (!line.empty()) out.push_back(nlohmann::json::parse(line));
     }
     return out;
+}
+
+inline std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+    std::ifstream in(path);
+    return parse_json_lines({std::istreambuf_iterator<char>(in), {}});
 }
 
 }  // namespace evn_mbus::test

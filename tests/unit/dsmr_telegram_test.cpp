@@ -91,6 +91,10 @@ TEST(dsmr_telegram, meter_number_from_the_equipment_id_decoded_from_hex) {
     // 0-0:96.1.0 (the operator's meter number) wins over the equipment id.
     ASSERT_FALSE(parse(telegram({"0-0:96.1.1(4530303434)", "0-0:96.1.0(1KFM0200204012)"}), r));
     EXPECT_EQ(r.meter_number, "1KFM0200204012");
+    // All digits: still a number of a meter, not a count.
+    ASSERT_FALSE(parse(telegram({"0-0:96.1.0(611611032083)"}), r));
+    EXPECT_EQ(r.meter_number, "611611032083");
+    EXPECT_FALSE(r.values.at(0).is_number());
 }
 
 TEST(dsmr_telegram, a_value_with_a_time_stamp_and_a_log_list) {
