@@ -172,7 +172,9 @@ INSTANTIATE_TEST_SUITE_P(
         replay_case{"wienernetze_siemens_rddl", "Siemens (SMS), HDLC"},
         replay_case{"shrdzm_siemens_im350_wels_frame2", "Siemens (SMS), HDLC"},
         replay_case{"lgz_e450_netzburgenland_amsreader_gh501_2", "Landis+Gyr (LGZ), HDLC"},
-        replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "Iskraemeco (ISK), HDLC"}),
+        replay_case{"iskra_am550_kaerntennetz_amsreader_gh787", "Iskraemeco (ISK), HDLC"},
+        // The P1 port: a bare APDU with a DSMR text (Energienetze Steiermark's T210-D-R).
+        replay_case{"shrdzm_sagemcom_steiermark", "Sagemcom (SAG), bare APDU (P1)"}),
     [](const auto& param_info) { return param_info.param.id; });
 
 // Every push the simulator drops (it loses a continuation frame, so the push cannot be
