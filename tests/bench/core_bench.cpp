@@ -116,6 +116,9 @@ void bm_synthetic_kaifa(benchmark::State& state) {
 BENCHMARK_CAPTURE(bm_real_capture, evn_kaifa_ma309, std::string("evn_kaifa_ma309_doc"));
 BENCHMARK_CAPTURE(bm_real_capture, tinetz_kaifa_ma309, std::string("tinetz_kaifa_ma309_doc"));
 BENCHMARK_CAPTURE(bm_real_capture, evn_sagemcom_t210d, std::string("evn_sagemcom_t210d_fkw9"));
+BENCHMARK_CAPTURE(bm_real_capture, lgz_e450_hdlc_gbt, std::string("lgz_e450_landis_gyr_e450"));
+// The P1 port: a bare APDU whose plaintext is DSMR text (link auto-detected, CRC checked).
+BENCHMARK_CAPTURE(bm_real_capture, steiermark_p1_dsmr, std::string("shrdzm_sagemcom_steiermark"));
 BENCHMARK(bm_synthetic_kaifa);
 
 BENCHMARK_MAIN();

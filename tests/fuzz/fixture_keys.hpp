@@ -28,7 +28,7 @@ struct fixture_key_set {
     decoder_keys keys;
 };
 
-inline const std::array<fixture_key_set, 6> fixture_key_sets{{
+inline const std::array<fixture_key_set, 9> fixture_key_sets{{
     // EVN Kaifa MA309, "KFM"
     {{0x4B, 0x46, 0x4D, 0x67, 0x50, 0x00, 0x00, 0x09},
      {key_of("36C66639E48A8CA4D6BC8B282A793BBB"), std::nullopt}},
@@ -47,6 +47,15 @@ inline const std::array<fixture_key_set, 6> fixture_key_sets{{
     // Siemens IM350, "SMS"
     {{0x53, 0x4D, 0x53, 0x67, 0x75, 0x3E, 0xC6, 0x14},
      {key_of("4F9278B252D90B3F742F5711232AD27A"), std::nullopt}},
+    // Siemens IM350 of eww Wels, "SMS"
+    {{0x53, 0x4D, 0x53, 0x67, 0x70, 0x02, 0xFD, 0x62},
+     {key_of("5A9AFEB2A17E6CF0CBAF98C8300ED9D7"), std::nullopt}},
+    // Landis+Gyr E450 of Netz Burgenland, "LGZ", with a GCM tag
+    {{0x4C, 0x47, 0x5A, 0x67, 0x72, 0xA9, 0xA1, 0x11},
+     {key_of("34743677397A24432646294A404E6352"), key_of("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")}},
+    // Sagemcom T210-D-R of Energienetze Steiermark (P1 port, DSMR text), "SAG"
+    {{0x53, 0x41, 0x47, 0x35, 0x00, 0x00, 0xD2, 0x8F},
+     {key_of("953E7F1725EA910F26E053813A639094"), std::nullopt}},
 }};
 
 }  // namespace evn_mbus::fuzz

@@ -38,6 +38,17 @@ def hdlc_apdu(frames):
     return apdu
 
 
+def dsmr_text(identification, lines):
+    """A DSMR telegram as telegram_encoder::dsmr_text makes it: CRC-16/ARC of "/" to "!"."""
+    text = ("/" + identification + "\r\n\r\n" + "".join(l + "\r\n" for l in lines) + "!").encode()
+    crc = 0
+    for byte in text:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return text + b"%04X\r\n" % crc
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "seeds")
     vectors = json.load(open(os.path.join(ROOT, "fixtures", "vectors.json")))
@@ -61,18 +72,27 @@ def main():
         frames = [bytes.fromhex(f) for f in v["frames_hex"]]
         line = b"".join(frames)
         all_line += line
+        bare = v["framing"] == "raw-apdu"  # the P1 port: no link layer
         for sname, (chunking, gap) in scripts.items():
             header = bytes([chunking, gap])
             put("telegram_decoder", f"{v['id']}-{sname}", bytes([index]) + header + line)
+            if bare:
+                # Byte 0 / key sets % 4 == 3: the link forced to apdu (telegram_decoder_fuzzer).
+                put("telegram_decoder", f"{v['id']}-apdu-{sname}",
+                    bytes([index + 3 * len(vectors)]) + header + line + line)
+                continue
             framer = "mbus" if v["framing"] == "mbus" else "hdlc"
             put(f"{framer}_frame_assembler", f"{v['id']}-{sname}", header + line)
         if v["framing"] == "mbus":
             apdu = mbus_apdu(frames)
+        elif bare:
+            apdu = line
         else:
             apdu = hdlc_apdu(frames)
         put("dlms_security", v["id"], apdu)
         if v.get("plaintext_hex"):
-            put("axdr", v["id"], bytes.fromhex(v["plaintext_hex"]))
+            plain = bytes.fromhex(v["plaintext_hex"])
+            put("dsmr_telegram" if plain[:1] == b"/" else "axdr", v["id"], plain)
 
     # Link-layer odds and ends: acknowledgements, a short frame, noise between frames.
     put("mbus_frame_assembler", "control-frames",
@@ -83,6 +103,16 @@ def main():
     # HDLC frames without an information field (RR, UA): valid, skipped.
     put("hdlc_frame_assembler", "control-frames",
         bytes([0x80, 0x00]) + b"\x7e\xa0\x07\x03\x21\x51\xa8\x31\x7e" + all_line[-130:])
+
+    # DSMR texts beyond the capture's (synthetic): kWh with decimals, gas with its time stamp,
+    # the power failure log, a hex-coded equipment id, and no CRC (DSMR before 4.0).
+    put("dsmr_telegram", "synthetic-dsmr4", dsmr_text("ISK5\\2M550T-1012", [
+        "1-3:0.2.8(42)", "0-0:1.0.0(101209113020W)",
+        "0-0:96.1.1(4B384547303034303436333935353037)", "1-0:1.8.1(123456.789*kWh)",
+        "1-0:2.7.0(01.193*kW)", "1-0:32.7.0(220.1*V)", "1-0:31.7.0(001*A)",
+        "0-0:96.7.21(00004)", "1-0:99.97.0(2)(0-0:96.7.19)(101208152415W)(0000000240*s)",
+        "0-1:24.2.1(101209112500W)(12785.123*m3)", "0-0:96.13.0()"]))
+    put("dsmr_telegram", "synthetic-no-crc", b"/KFM5KAIFA-METER\r\n\r\n1-0:1.8.0(000001*kWh)\r\n!\r\n")
 
     config = open(os.path.join(ROOT, "config", "evn-mbus.yaml"), "rb").read()
     put("config_loader", "example", config)

@@ -2,9 +2,10 @@
 // it: link layer, reassembly, decryption, data-notification, A-XDR and reading extraction.
 //
 // Input: byte 0 picks one of the fixtures' key sets (fixtures/vectors.json; all published test
-// keys; byte 0 % 6), so that every captured telegram decrypts and the fuzzer starts deep inside,
-// and the link setting (byte 0 / 6 % 3: auto, mbus, hdlc); the rest is a line script
-// (fuzz_support.hpp). Checked besides memory errors and undefined behaviour:
+// keys; byte 0 % 9), so that every captured telegram decrypts and the fuzzer starts deep inside,
+// and the link setting (byte 0 / 9 % 4: auto, mbus, hdlc, apdu); the rest is a line script
+// (fuzz_support.hpp). The P1 capture's DSMR text is reached through its APDU (apdu link or
+// auto). Checked besides memory errors and undefined behaviour:
 // next() comes back to need_more; every reading's accessors work on whatever was decoded; and
 // the chunking does not matter: fed in one piece per idle gap, the same readings come out in
 // the same order, and the same errors (in auto link mode the M-Bus and HDLC framers both look
@@ -96,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 1) return 0;
     const auto& sets = evn_mbus::fuzz::fixture_key_sets;
     const decoder_keys& keys = sets[data[0] % sets.size()].keys;
-    const auto link = static_cast<evn_mbus::link_layer>(data[0] / sets.size() % 3);
+    const auto link = static_cast<evn_mbus::link_layer>(data[0] / sets.size() % 4);
     const std::span<const std::uint8_t> line(data + 1, size - 1);
     const auto chunks = evn_mbus::fuzz::line_script(line);
     evn_mbus::fuzz::check_chunking_does_not_matter(
