@@ -1,5 +1,6 @@
 #include "evn_mbus/dsmr_telegram.hpp"
 
+#include <array>
 #include <string_view>
 
 #include "evn_mbus/cosem_datetime.hpp"
@@ -212,12 +213,20 @@ bytes next_line(bytes text, std::size_t& pos) noexcept {
 }  // namespace
 
 std::uint16_t dsmr_crc16(std::span<const std::uint8_t> b) noexcept {
+    // A byte at a time from a table of the 256 bit-by-bit results (reflected 8005h = A001h).
+    static constexpr auto table = [] {
+        std::array<std::uint16_t, 256> t{};
+        for (unsigned n = 0; n < 256; ++n) {
+            unsigned crc = n;
+            for (int i = 0; i < 8; ++i)
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1;
+            t[n] = static_cast<std::uint16_t>(crc);
+        }
+        return t;
+    }();
     std::uint16_t crc = 0;
-    for (const std::uint8_t byte : b) {
-        crc ^= byte;
-        for (int i = 0; i < 8; ++i)
-            crc = (crc & 1) != 0 ? static_cast<std::uint16_t>((crc >> 1) ^ 0xA001) : crc >> 1;
-    }
+    for (const std::uint8_t byte : b)
+        crc = static_cast<std::uint16_t>((crc >> 8) ^ table[(crc ^ byte) & 0xFF]);
     return crc;
 }
 
