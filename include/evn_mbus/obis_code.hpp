@@ -50,6 +50,15 @@ inline constexpr obis_code obis_clock{{0, 0, 1, 0, 0, 255}};
 inline constexpr obis_code obis_meter_number{{0, 0, 96, 1, 0, 255}};
 inline constexpr obis_code obis_device_name{{0, 0, 42, 0, 0, 255}};
 
+// How well a code names the meter, for reading::meter_number (lower is better): 1 the
+// operator's meter number 0-0:96.1.0, 2 the equipment identifier 0-0:96.1.1 (IEC 62056-6-1
+// 7.5.2), 3 the meter id 1-b:0.0.5 (Kamstrup's pushes), 4 the logical device name 0-0:42.0.0
+// (a fallback: it names the device, often with the serial). 0 for every other code: a string
+// sent under another code (a list version "Kamstrup_V0001", a message text) is never taken
+// for the meter number. A printable string sent without a code ranks after all of these.
+int meter_id_rank(const obis_code& code) noexcept;
+inline constexpr int untagged_meter_id_rank = 5;
+
 // Unit symbol for a COSEM unit enum (Blue Book 4.3.2, "unit" of the Register class); empty
 // for 255 (count/no unit) and unknown units.
 std::string_view unit_symbol(std::uint8_t unit) noexcept;

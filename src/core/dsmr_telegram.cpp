@@ -12,8 +12,6 @@ namespace {
 
 using bytes = std::span<const std::uint8_t>;
 
-constexpr obis_code obis_equipment_id{{0, 0, 96, 1, 1, 255}};  // DSMR: hex-coded ASCII
-
 std::string_view as_text(bytes b) noexcept {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
@@ -149,10 +147,11 @@ void read_text(bytes v, std::string& out) {
     }
 }
 
-// One data line: OBIS code, then "(value)" groups. The value taken is the only group, or the
+// One data line: OBIS code, then "(value)" groups; `number_rank` is that of the meter number
+// taken so far (meter_id_rank). The value taken is the only group, or the
 // second of a (time stamp)(value) pair (DSMR's gas and water readings); a longer list (the
 // power failure log) is kept as text.
-bool read_line(bytes line, reading& out) {
+bool read_line(bytes line, reading& out, int& number_rank) {
     std::size_t pos = 0;
     obis_code code;
     if (!read_obis(line, pos, code)) return false;
@@ -189,13 +188,15 @@ bool read_line(bytes line, reading& out) {
         }
     }
     // Identifiers are text, even when they are all digits.
-    const bool id = code == obis_meter_number || code == obis_equipment_id;
-    if (groups <= 2 && !id && read_number(value, v)) return true;
+    const int rank = meter_id_rank(code);
+    if (groups <= 2 && rank == 0 && read_number(value, v)) return true;
     v.type = axdr_type::visible_string;
     v.text = out.take_text();
     read_text(value, v.text);
-    if (code == obis_meter_number) out.meter_number = v.text;
-    if (code == obis_equipment_id && out.meter_number.empty()) out.meter_number = v.text;
+    if (rank != 0 && rank < number_rank) {
+        out.meter_number = v.text;
+        number_rank = rank;
+    }
     return true;
 }
 
@@ -261,9 +262,10 @@ std::error_code parse_dsmr(std::span<const std::uint8_t> text, reading& out, boo
     const bytes header = next_line(body, pos);
     if (header.size() < 2) return errc::dsmr_malformed;
     out.device_name.assign(reinterpret_cast<const char*>(header.data()) + 1, header.size() - 1);
+    int number_rank = untagged_meter_id_rank;  // of out.meter_number (meter_id_rank)
     while (pos < body.size()) {
         const bytes line = next_line(body, pos);
-        if (!line.empty() && !read_line(line, out)) return errc::dsmr_malformed;
+        if (!line.empty() && !read_line(line, out, number_rank)) return errc::dsmr_malformed;
     }
     out.layout = out.values.empty() ? value_layout::empty : value_layout::dsmr;
     return {};

@@ -69,6 +69,15 @@ std::optional<named_quantity> name_for(const obis_code& code) noexcept {
     return std::nullopt;
 }
 
+int meter_id_rank(const obis_code& code) noexcept {
+    if (code == obis_meter_number) return 1;
+    if (code == obis_code{{0, 0, 96, 1, 1, 255}}) return 2;
+    const auto& b = code.bytes;
+    if (b[0] == 1 && b[2] == 0 && b[3] == 0 && b[4] == 5 && b[5] == 255) return 3;
+    if (code == obis_device_name) return 4;
+    return 0;
+}
+
 std::span<const named_quantity> named_quantities() noexcept {
     return named_table;
 }

@@ -299,7 +299,11 @@ class extractor {
                 to_hex(b, v.text);
             }
             if (code == obis_clock && utc) out_.clock = utc;
-            if (code == obis_meter_number && is_printable(b)) out_.meter_number = v.text;
+            if (const int rank = meter_id_rank(code);
+                rank != 0 && rank < number_rank_ && is_printable(b)) {
+                out_.meter_number = v.text;
+                number_rank_ = rank;
+            }
             if (code == obis_device_name && is_printable(b)) out_.device_name = v.text;
         }
         return v;
@@ -323,6 +327,7 @@ class extractor {
     reading& out_;
     std::optional<std::chrono::sys_seconds> loose_clock_;
     std::string loose_number_;
+    int number_rank_ = untagged_meter_id_rank;  // of out_.meter_number (meter_id_rank)
 };
 
 }  // namespace

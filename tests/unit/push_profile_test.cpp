@@ -410,6 +410,61 @@ TEST(push_profile, synthetic_obis_tagged_body_is_not_a_profile_even_with_ten_ele
     EXPECT_FALSE(r.find(electricity(1, 8))->has_scaler_unit);  // none sent, none invented
 }
 
+// ---- the meter number: from the codes that name the meter -------------------------------------
+
+// Synthetic, in the shape of a Kamstrup Omnipower push: the list version comes first as a
+// string without a code, then the meter id under 1-1:0.0.5 and the meter type under
+// 1-1:96.1.1. The meter number is the id, not the first string (the version).
+TEST(meter_number, kamstrup_list_version_is_not_the_meter_number) {
+    const reading r = decode_plaintext(notification([](axdr_writer& w) {
+        w.structure(7)
+            .visible_string("Kamstrup_V0001")
+            .obis(obis_code{{1, 1, 0, 0, 5, 255}})
+            .visible_string("5706567274389702")
+            .obis(obis_code{{1, 1, 96, 1, 1, 255}})
+            .visible_string("6841121BN243101040")
+            .obis(obis_code{{1, 1, 1, 7, 0, 255}})
+            .uint32(1234);
+    }));
+    EXPECT_EQ(r.meter_number, "5706567274389702");
+    EXPECT_EQ(r.named("p_p"), 1234.0);
+}
+
+// The best code sent wins, whatever the order: 0-0:96.1.0, 0-0:96.1.1, 1-b:0.0.5, then the
+// logical device name 0-0:42.0.0; a string under any other code never; a string without a
+// code only when none of these came.
+TEST(meter_number, the_best_code_sent_wins_in_any_order) {
+    const obis_code equipment{{0, 0, 96, 1, 1, 255}};
+    const obis_code message{{0, 0, 96, 13, 0, 255}};
+    const reading r = decode_plaintext(notification([&](axdr_writer& w) {
+        w.structure(9)
+            .visible_string("untagged")
+            .obis(obis_device_name)
+            .octet_string_text("KFM1100100000035")
+            .obis(equipment)
+            .octet_string_text("E0044007")
+            .obis(obis_meter_number)
+            .octet_string_text("1KFM0100000035")
+            .obis(message)
+            .octet_string_text("hello");
+    }));
+    EXPECT_EQ(r.meter_number, "1KFM0100000035");
+    EXPECT_EQ(r.device_name, "KFM1100100000035");
+    const reading only_name = decode_plaintext(notification([&](axdr_writer& w) {
+        w.structure(5)
+            .visible_string("untagged")
+            .obis(message)
+            .octet_string_text("a message")
+            .obis(obis_device_name)
+            .octet_string_text("KFM1100100000035");
+    }));
+    EXPECT_EQ(only_name.meter_number, "KFM1100100000035");
+    const reading only_message = decode_plaintext(notification([&](axdr_writer& w) {
+        w.structure(3).visible_string("181220000009").obis(message).octet_string_text("msg");
+    }));
+    EXPECT_EQ(only_message.meter_number, "181220000009");  // EVN's Kaifa: sent without a code
+}
+
 TEST(push_profile, empty_body) {
     const reading r = decode_plaintext(notification([](axdr_writer& w) { w.structure(0); }));
     EXPECT_EQ(r.layout, value_layout::empty);
