@@ -139,12 +139,27 @@ bool config_reader::check_key(const std::string& key, std::string_view text_valu
 }
 
 void config_reader::finish_serial() {
+    if (!problems_.empty()) return;  // said once the file itself is right
+    // The P1 port (the one meter evn-mbus knows with serial.link: apdu) sends at 115200 8N1;
+    // M-Bus's 2400 8E1 there gives only garbage. Not an error: another meter may differ.
+    const serial_config& serial = config_.serial;
+    if (serial.link == link_layer::apdu &&
+        (serial.baud != 115200 || serial.parity != serial_parity::none)) {
+        std::string parity;
+        for (const auto& [name, value] : parity_spellings()) {
+            if (value == serial.parity) parity = name;
+        }
+        warn("serial.link", {},
+             "serial.link is apdu (a P1 port), but the line is set to " +
+                 std::to_string(serial.baud) + " baud, parity " + parity +
+                 ": the P1 port of Energienetze Steiermark's Sagemcom T210-D-R sends at 115200 "
+                 "baud, 8N1; set serial.baud: 115200 and serial.parity: none");
+    }
     // Not an error: the service waits for a device that is missing (an adapter not plugged in
     // yet), but a typo in the name would keep it waiting forever.
-    // Said once the file itself is right: until then it would only add to the list.
-    const std::string& device = config_.serial.device;
+    const std::string& device = serial.device;
     std::error_code ec;
-    if (!problems_.empty() || device.empty() || fs::exists(fs::path(device), ec) || ec) return;
+    if (device.empty() || fs::exists(fs::path(device), ec) || ec) return;
     warn("serial.device", device_pos_,
          "serial.device " + quote(device) +
              " does not exist (yet); evn-mbus waits for it and opens it when it appears. "

@@ -636,6 +636,24 @@ std::vector<config_problem> warnings_about(const config_result& r, const std::st
     return out;
 }
 
+// serial.link: apdu is the P1 port, which sends at 115200 8N1: M-Bus's 2400 8E1 is said.
+TEST(config_loader, a_p1_link_on_an_m_bus_line_setting_is_warned_about) {
+    auto r = load_config_text(with_key("serial:\n  device: /dev/null\n  link: apdu\n"), "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    const auto w = warnings_about(r, "serial.link");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].message.find("2400 baud, parity even"), std::string::npos) << w[0].message;
+    EXPECT_NE(w[0].message.find("serial.baud: 115200 and serial.parity: none"), std::string::npos)
+        << w[0].message;
+    r = load_config_text(with_key("serial:\n  device: /dev/null\n  link: apdu\n  baud: "
+                                  "115200\n  parity: none\n"),
+                         "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_TRUE(warnings_about(r, "serial.link").empty());
+    r = load_config_text(with_key("serial:\n  device: /dev/null\n  link: hdlc\n"), "");
+    EXPECT_TRUE(warnings_about(r, "serial.link").empty());
+}
+
 // "password: #hunter2" is a comment to YAML: the password is empty and nothing said so.
 TEST(config_loader, secret_emptied_by_a_yaml_rule_is_warned_about_with_the_rule) {
     const std::pair<std::string, std::string> cases[] = {
