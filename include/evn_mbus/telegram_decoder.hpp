@@ -17,8 +17,9 @@
 // has come (that frame completes before the APDU inside it could), and a bare APDU counts
 // only when something checked it: its GCM tag, or the CRC of its DSMR text. (A push read from
 // the middle of its first M-Bus frame can decrypt without a tag and parse, with the next
-// frame's header bytes in its last value.) Such an APDU sets the link to apdu; a valid M-Bus
-// or HDLC frame later still switches away from it. serial.link: apdu takes every bare APDU.
+// frame's header bytes in its last value.) Such an APDU sets the link to apdu, and from then
+// on bare APDUs are taken as with serial.link: apdu (a DSMR text carries its CRC in every
+// push); a valid M-Bus or HDLC frame later still switches away from it.
 // The daemon, `evn-mbus decode`, the simulator's self-check, the benchmarks and the fuzzers all
 // drive this one class.
 #pragma once
@@ -71,6 +72,9 @@ class telegram_decoder {
     struct stats {
         std::uint64_t readings = 0;
         std::uint64_t errors = 0;
+        // Auto mode: bare APDUs that decoded but that no tag or CRC checked, so not taken
+        // (serial.link: apdu takes them).
+        std::uint64_t unchecked_apdus = 0;
     };
 
     explicit telegram_decoder(const decoder_keys& keys, const decoder_options& options = {});
@@ -88,7 +92,8 @@ class telegram_decoder {
     // The line went idle (see the assemblers' on_idle_gap). Call next() afterwards.
     void on_idle_gap();
     // The input ended for good (a capture's end; not a line's pause): after the last event of
-    // what was fed, next() reports a push still waiting for frames as incomplete_push.
+    // what was fed, next() reports a push still waiting for frames as incomplete_push, and a
+    // lone bare APDU that failed in auto mode (no link frame came: it was no link's push).
     void end_of_input();
     decode_event next();
 
@@ -153,6 +158,7 @@ class telegram_decoder {
     // Failed bare APDUs in auto mode since the last link frame: the first may be an M-Bus or
     // HDLC push's APDU read from its middle, so only the second is reported.
     unsigned tentative_failures_ = 0;
+    std::error_code swallowed_;  // the first of those, reported at the end of the input
     mbus_reassembler reassembler_;
     hdlc_reassembler hdlc_reassembler_;
     block_transfer_reassembler blocks_;

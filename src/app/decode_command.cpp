@@ -136,7 +136,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         }
         err << ")\n";
         // Auto-detection takes a bare APDU only when a tag or a DSMR CRC checked it.
-        if (options.link == link_layer::auto_detect && decoder.apdu_statistics().frames > 0) {
+        if (options.link == link_layer::auto_detect && decoder.statistics().unchecked_apdus > 0) {
             err << prefix
                 << "the input holds a bare APDU (DB 08 ...) that nothing checked (no "
                    "authentication key, no DSMR checksum): give --link apdu to decode it as one\n";

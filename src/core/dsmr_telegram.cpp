@@ -127,10 +127,21 @@ bool read_number(bytes v, obis_value& out) noexcept {
     return true;
 }
 
-// Text as sent; hex-coded printable ASCII (DSMR's equipment id) decoded.
-void read_text(bytes v, std::string& out) {
+// The codes DSMR 5.0.2 sends as hex-coded ASCII (clause 6.12, table 6): the equipment
+// identifiers 0-0:96.1.1 and 0-n:96.1.0 of the M-Bus devices (n >= 1), and the text messages
+// 0-0:96.13.x. Everything else is text as sent: a meter number of digits only must not be
+// read as hex ("32303231" is not "2021").
+bool hex_coded(const obis_code& code) noexcept {
+    const auto& b = code.bytes;
+    if (b[0] != 0 || b[2] != 96) return false;
+    return (b[1] == 0 && b[3] == 1 && b[4] == 1) || (b[1] >= 1 && b[3] == 1 && b[4] == 0) ||
+           (b[1] == 0 && b[3] == 13);
+}
+
+// Text as sent; under a hex-coded code (above), printable ASCII in hex decoded.
+void read_text(const obis_code& code, bytes v, std::string& out) {
     out.clear();
-    bool hex_ascii = !v.empty() && v.size() % 2 == 0;
+    bool hex_ascii = hex_coded(code) && !v.empty() && v.size() % 2 == 0;
     for (std::size_t i = 0; hex_ascii && i < v.size(); i += 2) {
         const int hi = hex_digit_value(static_cast<char>(v[i]));
         const int lo = hex_digit_value(static_cast<char>(v[i + 1]));
@@ -189,11 +200,18 @@ bool read_line(bytes line, reading& out, int& number_rank) {
     }
     // Identifiers are text, even when they are all digits.
     const int rank = meter_id_rank(code);
-    if (groups <= 2 && rank == 0 && read_number(value, v)) return true;
+    if (groups <= 2 && rank == 0 && read_number(value, v)) {
+        // A quantity evn-mbus names (w_p is in Wh, ...) in another unit, or without one, is
+        // not that quantity: it stays text rather than a number with the wrong meaning.
+        const auto q = name_for(code);
+        if (!q || unit_symbol(v.unit) == q->unit) return true;
+        v = obis_value{};
+        v.code = code;
+    }
     v.type = axdr_type::visible_string;
     v.text = out.take_text();
-    read_text(value, v.text);
-    if (rank != 0 && rank < number_rank) {
+    read_text(code, value, v.text);
+    if (rank != 0 && rank < number_rank && !v.text.empty()) {
         out.meter_number = v.text;
         number_rank = rank;
     }

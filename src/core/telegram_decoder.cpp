@@ -25,6 +25,7 @@ void telegram_decoder::set_link(link_layer link) {
     hdlc_ = hdlc_frame_assembler{};
     apdus_ = apdu_frame_assembler{};
     tentative_failures_ = 0;
+    swallowed_.clear();
     reassembler_.reset();
     hdlc_reassembler_.reset();
     blocks_.reset();
@@ -102,6 +103,8 @@ void telegram_decoder::queue_incomplete_pushes() {
     }
     if (hdlc_reassembler_.reset()) queue_error(errc::incomplete_push, {});
     if (blocks_.reset()) queue_error(errc::incomplete_push, {});
+    if (detected_ == link_layer::auto_detect && swallowed_) queue_error(swallowed_, {});
+    swallowed_.clear();
 }
 
 link_stats telegram_decoder::mbus_statistics() const noexcept {
@@ -130,13 +133,17 @@ decode_event telegram_decoder::next() {
                 // In auto mode a lone failed APDU may be a link push read from its middle.
                 if (q.tentative && detected_ == link_layer::auto_detect &&
                     ++tentative_failures_ < 2) {
+                    swallowed_ = ec;
                     continue;
                 }
                 ++stats_.errors;
                 return {kind::error, nullptr, ec, q.raw};
             }
             if (q.tentative) {
-                if (!checked_) continue;  // unchecked: maybe not a push of its own (above)
+                if (!checked_) {  // unchecked: maybe not a push of its own (above)
+                    ++stats_.unchecked_apdus;
+                    continue;
+                }
                 use_link(link_layer::apdu);
             }
             reading_.link = q.link;
@@ -178,6 +185,7 @@ void telegram_decoder::use_link(link_layer link) {
     }
     detected_ = link;
     tentative_failures_ = 0;
+    swallowed_.clear();
     if (link_ == link_layer::auto_detect && link != link_layer::apdu) {
         // A link frame came: the APDU framer's candidates are that link's payload from now on.
         apdus_ = apdu_frame_assembler{};
@@ -371,8 +379,8 @@ std::error_code telegram_decoder::decode_apdu(std::span<const std::uint8_t> apdu
     checked_ = !ec && (verified || crc_checked);
     // Without a verified tag, garbage out of the decryption is the sign of a wrong key: say
     // that, not which byte of the garbage happened to fail. A DSMR text whose CRC fails was
-    // decrypted with the right key and altered on the way.
-    if (ec && out.encrypted && !verified && ec != errc::dsmr_bad_crc) {
+    // decrypted with the right key and altered on the way; one whose CRC held was too.
+    if (ec && out.encrypted && !verified && ec != errc::dsmr_bad_crc && !crc_checked) {
         return errc::not_a_valid_apdu;
     }
     return ec;

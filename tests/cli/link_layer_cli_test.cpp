@@ -83,6 +83,16 @@ TEST(p1_decode_cli, the_steiermark_capture_gives_every_dsmr_value) {
     EXPECT_EQ(j.at("obis").at("1-0:1.8.2.255").at("unit"), "Wh");
 }
 
+// A one-push P1 capture with the wrong key says so, and gives no --link hint.
+TEST(p1_decode_cli, a_wrong_key_is_said_for_a_single_push) {
+    const auto r = run_process({binary, "decode", "--key", "00112233445566778899AABBCCDDEEFF",
+                                fixtures + "/shrdzm_sagemcom_steiermark.hex"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("[not_a_valid_apdu]"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("--link apdu"), std::string::npos) << r.err;
+}
+
 // A bare APDU without a tag is taken by --link apdu only: auto-detection wants a tag or a
 // DSMR checksum to have checked it (a link push read from its middle could decrypt too).
 TEST(p1_decode_cli, an_unchecked_bare_apdu_needs_link_apdu) {

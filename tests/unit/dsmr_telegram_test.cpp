@@ -91,10 +91,20 @@ TEST(dsmr_telegram, meter_number_from_the_equipment_id_decoded_from_hex) {
     // 0-0:96.1.0 (the operator's meter number) wins over the equipment id.
     ASSERT_FALSE(parse(telegram({"0-0:96.1.1(4530303434)", "0-0:96.1.0(1KFM0200204012)"}), r));
     EXPECT_EQ(r.meter_number, "1KFM0200204012");
-    // All digits: still a number of a meter, not a count.
+    // All digits: still a number of a meter, not a count, and not hex: only the codes DSMR
+    // sends hex-coded are decoded.
     ASSERT_FALSE(parse(telegram({"0-0:96.1.0(611611032083)"}), r));
     EXPECT_EQ(r.meter_number, "611611032083");
     EXPECT_FALSE(r.values.at(0).is_number());
+    ASSERT_FALSE(parse(telegram({"0-0:96.1.0(314159265358)"}), r));
+    EXPECT_EQ(r.meter_number, "314159265358");
+    ASSERT_FALSE(parse(telegram({"0-0:96.1.0(32303231)"}), r));
+    EXPECT_EQ(r.meter_number, "32303231");
+    ASSERT_FALSE(parse(telegram({"0-0:96.1.1(32303231)"}), r));
+    EXPECT_EQ(r.meter_number, "2021");
+    // An empty operator number does not hide the equipment id.
+    ASSERT_FALSE(parse(telegram({"0-0:96.1.0()", "0-0:96.1.1(4530303434)"}), r));
+    EXPECT_EQ(r.meter_number, "E0044");
 }
 
 TEST(dsmr_telegram, a_value_with_a_time_stamp_and_a_log_list) {
@@ -121,6 +131,15 @@ TEST(dsmr_telegram, unknown_units_stay_text_never_a_number_without_its_unit) {
     EXPECT_EQ(r.values[0].text, "000123*MWh");
     EXPECT_FALSE(r.named("w_p"));
     EXPECT_EQ(r.named("w_n"), -12.0);
+    // A quantity evn-mbus names, in another unit than its own or in none: not that quantity.
+    ASSERT_FALSE(parse(telegram({"1-0:1.8.0(1.234*kW)", "1-0:2.8.0(000123.456)",
+                                 "1-0:13.7.0(0.998)", "1-0:99.1.0(5*W)"}),
+                       r));
+    EXPECT_FALSE(r.named("w_p"));
+    EXPECT_EQ(r.values[0].text, "1.234*kW");
+    EXPECT_FALSE(r.named("w_n"));
+    EXPECT_EQ(r.named("phi"), 0.998);      // a power factor has no unit
+    EXPECT_EQ(r.values[3].scaled(), 5.0);  // a code without a name keeps its unit
 }
 
 TEST(dsmr_telegram, no_crc_as_before_dsmr_4_is_accepted) {

@@ -156,6 +156,32 @@ TEST(p1_apdu_golden, a_wrong_key_is_said_from_the_second_push_in_auto_mode) {
     const events f = run(forced, two);
     ASSERT_EQ(f.errors.size(), 2u);
     EXPECT_EQ(f.errors[1], errc::not_a_valid_apdu);
+    // A capture of one push ends: no link frame came, so it was no link's push; said then.
+    telegram_decoder one(wrong);
+    one.feed(push(c));
+    one.end_of_input();
+    std::vector<std::error_code> said;
+    for (auto ev = one.next(); ev.what != decode_event::kind::need_more; ev = one.next())
+        said.push_back(ev.error);
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_EQ(said[0], errc::not_a_valid_apdu);
+}
+
+// Synthetic: a DSMR text whose CRC holds but with a line the parser does not take was
+// decrypted with the right key: it is named as malformed, not as a wrong key.
+TEST(p1_apdu_link, a_malformed_dsmr_text_with_a_good_crc_is_no_key_error) {
+    const std::string text = telegram_encoder::dsmr_text("SAG5\\X", {{"1-0:1.8.0(1*Wh"}});
+    decoder_keys keys;
+    keys.key.fill(0x33);
+    telegram_encoder enc;
+    bytes apdu;
+    const system_title title{{'S', 'A', 'G', 5, 0, 0, 0, 2}};
+    ASSERT_FALSE(enc.encrypt({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                             keys.key, std::nullopt, title, 5, 0x20, apdu));
+    telegram_decoder dec(keys, decoder_options{link_layer::apdu});
+    const events e = run(dec, apdu);
+    ASSERT_EQ(e.errors.size(), 1u);
+    EXPECT_EQ(e.errors[0], errc::dsmr_malformed);
 }
 
 // The APDU inside an M-Bus push is no bare one: a stream that starts in the middle of a first
