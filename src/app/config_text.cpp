@@ -7,6 +7,38 @@
 
 namespace evn_mbus {
 
+std::size_t invalid_utf8_at(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;                      // continuation bytes
+        unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0) low = 0xA0;   // no overlong three-byte forms
+            if (c == 0xED) high = 0x9F;  // no UTF-16 surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0) low = 0x90;   // no overlong four-byte forms
+            if (c == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+        } else {
+            return i;
+        }
+        if (i + n >= s.size()) return i;  // cut off at the end
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xBF)) return i;
+        }
+        i += n + 1;
+    }
+    return std::string_view::npos;
+}
+
 std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out)

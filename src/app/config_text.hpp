@@ -15,6 +15,10 @@ std::string_view trim(std::string_view s);
 // the terminal) and long values shortened.
 std::string quote(std::string_view s);
 
+// The offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or npos when all of `s` is.
+std::size_t invalid_utf8_at(std::string_view s) noexcept;
+
 // "a, b and c" (last_separator " and ") or "a, b or c".
 std::string join(const std::vector<std::string>& items, std::string_view last_separator);
 

@@ -27,6 +27,14 @@ std::optional<std::string> config_reader::text(const entry& e, bool null_is_empt
         return std::nullopt;
     }
     if (!e.value.IsScalar()) return std::nullopt;
+    // YAML is UTF-8; a value in another encoding (an editor saving Latin-1) could not be shown
+    // back by check-config as it was written.
+    if (const auto at = invalid_utf8_at(e.value.Scalar()); at != std::string_view::npos) {
+        add(e.path, e.value_pos,
+            e.path + " is not UTF-8 text (byte " + std::to_string(at + 1) +
+                " of the value); save the file as UTF-8 (your editor's encoding setting)");
+        return std::nullopt;
+    }
     return e.value.Scalar();
 }
 

@@ -636,6 +636,30 @@ std::vector<config_problem> warnings_about(const config_result& r, const std::st
     return out;
 }
 
+// A value that is not UTF-8 (an editor saving Latin-1, or noise) is a problem with its line:
+// check-config could not show it back as it was written. The fuzzer found one in
+// serial.device; comments may be in any encoding.
+TEST(config_loader, a_value_that_is_not_utf8_is_a_problem) {
+    auto r = load_config_text(
+        with_key("serial:\n  device: \xff\xff\x06/dev\x03ttyUSB0\n  # Nieder\xf6sterreich\n"), "");
+    EXPECT_FALSE(r.config);
+    const auto& p = only_problem(r);
+    EXPECT_EQ(p.key, "serial.device");
+    EXPECT_EQ(p.line, 2);
+    EXPECT_NE(p.message.find("is not UTF-8 text (byte 1 of the value)"), std::string::npos)
+        << p.message;
+    r = load_config_text(with_key("serial:\n  device: /dev/ttyNieder\xc3\xb6\n  # \xf6\n"), "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_EQ(r.config->serial.device, "/dev/ttyNieder\xc3\xb6");
+    // Overlong forms, surrogates, code points past U+10FFFF and a cut-off sequence.
+    for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xe2\x82"}) {
+        r = load_config_text(with_key(std::string("mqtt:\n  username: \"") + bad + "\"\n"), "");
+        EXPECT_FALSE(r.config) << bad;
+    }
+    r = load_config_text(with_key("mqtt:\n  username: \"\xf0\x9f\x94\x8c \xe2\x82\xac\"\n"), "");
+    EXPECT_TRUE(r.config) << all_messages(r);
+}
+
 // serial.link: apdu is the P1 port, which sends at 115200 8N1: M-Bus's 2400 8E1 is said.
 TEST(config_loader, a_p1_link_on_an_m_bus_line_setting_is_warned_about) {
     auto r = load_config_text(with_key("serial:\n  device: /dev/null\n  link: apdu\n"), "");
