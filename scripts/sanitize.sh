@@ -9,7 +9,14 @@
 #         SANITIZE_ASAN_CTEST="-LE soak" (for example) narrows it.
 #   tsan  ThreadSanitizer in ./build-tsan: the tests whose processes run several threads, the
 #         MQTT publisher (Paho calls back from its own threads) and the daemon as a process:
-#         labels mqtt, daemon and e2e. SANITIZE_TSAN_CTEST overrides "-L ^(mqtt|daemon|e2e)$".
+#         labels mqtt, daemon and e2e, but for the start-up signal tests. SANITIZE_TSAN_CTEST
+#         overrides "-L ^(mqtt|daemon|e2e)$ -E ^startup_signals".
+#         Those measure when SIGTERM reaches the daemon's handler, and ThreadSanitizer's
+#         runtime takes every signal first and calls the handler later, at a point it deems
+#         safe. Under load it lost one of 3,000: the daemon sat in epoll_wait with SIGTERM
+#         unblocked, no signal pending in the kernel (/proc/<pid>/task/*/status) and our handler
+#         never called. They run in the plain suite (1,000 + 300 starts) and under ASan+UBSan,
+#         whose runtimes deliver signals as the kernel does.
 #
 # The sanitizers are built into everything compiled from this tree (CMake's EVN_MBUS_SANITIZE:
 # no recovery, every finding aborts), including the evn-mbus program that the daemon and
@@ -156,7 +163,7 @@ for s in $stages; do
             TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$root/tests/tsan.supp"
         fi
         export TSAN_OPTIONS
-        args="${SANITIZE_TSAN_CTEST:-"-L ^(mqtt|daemon|e2e)\$"}"
+        args="${SANITIZE_TSAN_CTEST:-"-L ^(mqtt|daemon|e2e)\$ -E ^startup_signals"}"
         # shellcheck disable=SC2086  # ctest arguments, one word each
         if ! ctest_run "$dir" $args; then
             echo "=== sanitize: tsan: tests failed"
