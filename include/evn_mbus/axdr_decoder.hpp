@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -72,6 +73,9 @@ enum class axdr_type : std::uint8_t {
     date = 0x1A,       // 5 bytes
     time = 0x1B,       // 4 bytes
 };
+
+// The type's name in the Blue Book's words: "double-long-unsigned", "octet-string", ...
+std::string_view axdr_type_name(axdr_type type) noexcept;
 
 // One element of the flattened tree. Children of a container follow it directly; `subtree`
 // counts the node itself and all its descendants, so the next sibling is at index + subtree.

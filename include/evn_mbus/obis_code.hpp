@@ -15,6 +15,12 @@ struct obis_code {
     std::array<std::uint8_t, 6> bytes{};
 
     static std::optional<obis_code> from_bytes(std::span<const std::uint8_t> b) noexcept;
+    // Reads "A-B:C.D.E" with an optional "*F" or ".F" (F = 255 when absent; IEC 62056-6-1
+    // 4.2 notation, as DSMR lines and users write it) at `pos` of `text`, and moves `pos`
+    // past it; nullopt (pos unspecified) when no code stands there.
+    static std::optional<obis_code> read(std::string_view text, std::size_t& pos) noexcept;
+    // The whole of `text` is one code.
+    static std::optional<obis_code> from_text(std::string_view text) noexcept;
     // "1-0:1.8.0.255"
     std::string to_string() const;
     bool operator==(const obis_code&) const = default;
@@ -62,5 +68,8 @@ inline constexpr int untagged_meter_id_rank = 5;
 // Unit symbol for a COSEM unit enum (Blue Book 4.3.2, "unit" of the Register class); empty
 // for 255 (count/no unit) and unknown units.
 std::string_view unit_symbol(std::uint8_t unit) noexcept;
+// The COSEM unit enum for a symbol unit_symbol gives, or the ASCII spellings "deg", "degC"
+// and "m3"; nullopt for anything else (case matters: "W" is not "w").
+std::optional<std::uint8_t> unit_from_symbol(std::string_view symbol) noexcept;
 
 }  // namespace evn_mbus

@@ -48,18 +48,26 @@ enum class value_layout : std::uint8_t {
                          // (Siemens IM350)
     netz_burgenland,     // {U L1-L3, I L1-L3, P+, P-, A+, A-, angles L1-L3, meter number}
                          // (Landis+Gyr E450)
+    configured,          // plain values placed by the user's own layout (push_layout.hpp)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
     dsmr,                // DSMR P1 text lines, each with its OBIS code (dsmr_telegram.hpp)
 };
 
 // "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels",
-// "netz-burgenland", "untagged", "dsmr", "empty".
+// "netz-burgenland", "configured", "untagged", "dsmr", "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->
 // "Kaifa", "SAG" -> "Sagemcom", "ISK" -> "Iskraemeco", "LGZ" -> "Landis+Gyr", "SMS" ->
 // "Siemens", ...; empty when evn-mbus does not know the id.
 std::string_view flag_manufacturer(std::string_view flag_id) noexcept;
+
+// One element of a push's top structure (reading::shape): its A-XDR type and its value as
+// text (a number, a string, hex, a date-time in UTC, "N elements").
+struct shape_element {
+    axdr_type type{};
+    std::string preview;
+};
 
 struct reading {
     system_title title{};             // sender's system title (empty for plaintext pushes)
@@ -76,6 +84,8 @@ struct reading {
     // Numbers sent without an OBIS code that no known profile placed; they are left out of
     // `values` rather than given a guessed meaning.
     std::uint32_t untagged_values = 0;
+    // layout untagged: the top structure's elements, to write a layout from; else empty.
+    std::vector<shape_element> shape;
     // The framing the push came in: mbus or hdlc (auto_detect: decoded from a bare APDU), and
     // whether it was split into general-block-transfer blocks. describe_link() words it.
     link_layer link = link_layer::auto_detect;

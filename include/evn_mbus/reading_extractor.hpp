@@ -24,13 +24,19 @@
 //   netz-burgenland     {U L1-L3 V, I L1-L3 A (scaler -2), long-unsigned; P+, P-, A+, A-;
 //                        angles 1-0:81.7.40/51/62 degrees, long-unsigned; meter number}
 //                       (Landis+Gyr E450, Netz Burgenland)
-// The separate time and date of kaernten-netz and eww-wels are not values: the push's own date-time (which
-// carries the UTC deviation) is the clock. Empty message strings are left out.
+// The separate time and date of kaernten-netz and eww-wels are not values: the push's own date-time
+// (which carries the UTC deviation) is the clock. Empty message strings are left out.
+//
+// The user's own layout (meter.layout, push_layout.hpp) is tried first: it matches a body whose
+// top structure has as many elements as it has positions, each one that is not skipped a
+// plain element (not a structure or array); numbers get its OBIS code, scaler and unit,
+// strings and date-times its OBIS code (the meter number and clock codes work as when sent).
+// A built-in layout the user named is the only built-in one tried.
 //
 // Plain numbers in a body that matches no profile are NOT given a guessed OBIS code: they are
 // left out of the values and counted in reading::untagged_values, and the layout is
-// "untagged" when no OBIS-tagged value was found either; the log says so, so that the layout
-// can be added here.
+// "untagged" when no OBIS-tagged value was found either; reading::shape then lists the top
+// structure's elements, so that the log can offer a layout to fill in.
 #pragma once
 
 #include <cstdint>
@@ -39,13 +45,15 @@
 
 #include "evn_mbus/axdr_decoder.hpp"
 #include "evn_mbus/data_notification.hpp"
+#include "evn_mbus/push_layout.hpp"
 #include "evn_mbus/reading.hpp"
 
 namespace evn_mbus {
 
-// `body` is the buffer the nodes were decoded from. Fills the clock, meter number, device name
-// and values of `out` (other fields are left as they are).
+// `body` is the buffer the nodes were decoded from. Fills the clock, meter number, device name,
+// values, layout and shape of `out` (other fields are left as they are).
 void extract_readings(const data_notification& notification, std::span<const std::uint8_t> body,
-                      const std::vector<axdr_node>& nodes, reading& out);
+                      const std::vector<axdr_node>& nodes, const layout_choice& layout,
+                      reading& out);
 
 }  // namespace evn_mbus

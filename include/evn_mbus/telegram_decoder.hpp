@@ -39,6 +39,7 @@
 #include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/mbus_frame_assembler.hpp"
 #include "evn_mbus/mbus_reassembler.hpp"
+#include "evn_mbus/push_layout.hpp"
 #include "evn_mbus/reading.hpp"
 
 namespace evn_mbus {
@@ -51,6 +52,8 @@ struct decoder_keys {
 struct decoder_options {
     // serial.link: mbus, hdlc or apdu to accept only that framing, auto_detect to find it out.
     link_layer link = link_layer::auto_detect;
+    // meter.layout: the user's own layout for plain values, or one built-in layout by name.
+    layout_choice layout;
 };
 
 struct decode_event {
@@ -82,6 +85,8 @@ class telegram_decoder {
     void set_keys(const decoder_keys& keys);
     // Changes the link-layer choice; buffered bytes and partial telegrams are dropped.
     void set_link(link_layer link);
+    // Changes the layouts plain values may get (decoder_options::layout); from the next push.
+    void set_layout(const layout_choice& layout);
     link_layer configured_link() const noexcept { return link_; }
     // The link of the last valid frame: mbus, hdlc or apdu (an APDU that decoded); auto_detect
     // until one arrived. With a forced link, that link.
@@ -150,6 +155,7 @@ class telegram_decoder {
     void queue_incomplete_pushes();
 
     link_layer link_ = link_layer::auto_detect;
+    layout_choice layout_;
     link_layer detected_ = link_layer::auto_detect;
     mbus_frame_assembler assembler_;
     hdlc_frame_assembler hdlc_;

@@ -34,6 +34,10 @@ struct config_result {
 // are taken relative to origin_dir (left as they are if origin_dir is empty).
 config_result load_config_text(std::string_view yaml, const std::string& origin_dir);
 
+// A meter.layout value given as text (decode --layout): "auto", a built-in layout's name, or a
+// YAML list "[skip, 1-0:1.8.0 Wh]". nullopt with `problem` set when it is not one.
+std::optional<layout_choice> parse_layout_text(std::string_view text, std::string& problem);
+
 // Reads and checks the file; relative file names in it are relative to its directory. An
 // empty mqtt.client_id becomes the default for this host and file (client_id.hpp).
 config_result load_config_file(const std::string& path);

@@ -67,6 +67,7 @@ class config_reader {
     void read_topic(const entry& e, std::string& out);
     void read_uri(const entry& e);
     void read_secret(const entry& e, located& out, bool trimmed = true);
+    void read_layout(const entry& e, layout_choice& out);
     // A file name from the file, relative to the file's folder.
     std::string resolve(std::string_view name) const;
 

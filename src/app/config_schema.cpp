@@ -216,6 +216,22 @@ std::map<std::string, std::vector<setting>> build() {
             "highest power (kW) the supply can draw; a meter without a GCM tag whose readings "
             "rise faster is not published",
             [](auto& c) -> auto& { return c.meter.max_power_kw; }, 1, 100000, "kilowatts"),
+        {"layout",
+         "what plain values without an OBIS code mean: auto (the built-in layouts), one of "
+         "them by name, or a list with an OBIS code or skip per element",
+         false, false,
+         [](config_reader& r, const entry& e) { r.read_layout(e, r.config_.meter.layout); },
+         [](YAML::Emitter& out, const daemon_config& c) {
+             const layout_choice& l = c.meter.layout;
+             if (!l.positions.empty()) {
+                 out << YAML::Flow << YAML::BeginSeq;
+                 for (const layout_position& p : l.positions)
+                     out << to_string(p);
+                 out << YAML::EndSeq;
+             } else {
+                 out << std::string(l.builtin ? layout_name(*l.builtin) : "auto");
+             }
+         }},
     };
 
     schema["mqtt"] = {

@@ -239,4 +239,79 @@ void config_reader::read_uri(const entry& e) {
     uri_ok_ = true;
 }
 
+// auto, the name of a built-in layout, or the user's own: a list with one position per element
+// (push_layout.hpp), each problem at its element.
+void config_reader::read_layout(const entry& e, layout_choice& out) {
+    if (e.value.IsSequence()) {
+        layout_choice own;
+        bool ok = true;
+        std::size_t index = 0;
+        for (const auto& item : e.value) {
+            ++index;
+            entry element{e.path + " element " + std::to_string(index), item, position_of(item),
+                          position_of(item)};
+            const auto v = text(element, false);
+            if (!v) {
+                ok = false;
+                continue;
+            }
+            layout_text_problem problem;
+            const auto p = parse_layout_position(trim(*v), problem);
+            if (!p) {
+                add(e.path, element.value_pos,
+                    element.path + " (" + quote(*v) + "): " + std::string(problem.what));
+                ok = false;
+                continue;
+            }
+            own.positions.push_back(*p);
+        }
+        if (!ok) return;
+        if (own.positions.empty()) {
+            add(e.path, e.value_pos,
+                e.path +
+                    " is an empty list; write auto, or one line per element of the push "
+                    "(the log of a push no layout fits offers them)");
+            return;
+        }
+        if (std::all_of(own.positions.begin(), own.positions.end(),
+                        [](const layout_position& p) { return p.skip; })) {
+            add(e.path, e.value_pos,
+                e.path +
+                    " skips every element, so no value would be published; give the OBIS "
+                    "code of at least one");
+            return;
+        }
+        out = std::move(own);
+        return;
+    }
+    std::vector<std::string_view> names{"auto"};
+    const auto builtin = builtin_layouts();
+    for (const value_layout l : builtin)
+        names.push_back(layout_name(l));
+    const auto i = choice(e, names);
+    if (!i) return;
+    out = layout_choice{};
+    if (*i > 0) out.builtin = builtin[*i - 1];
+}
+
+std::optional<layout_choice> parse_layout_text(std::string_view text, std::string& problem) {
+    config_reader r("");
+    entry e;
+    e.path = "the layout";
+    try {
+        e.value = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& ex) {
+        problem = "the layout is not a name or a YAML list such as [skip, 1-0:1.8.0 Wh]: " + ex.msg;
+        return std::nullopt;
+    }
+    layout_choice out;
+    r.read_layout(e, out);
+    const config_result result = r.result();
+    if (!result.problems.empty()) {
+        problem = result.problems.front().message;
+        return std::nullopt;
+    }
+    return out;
+}
+
 }  // namespace evn_mbus

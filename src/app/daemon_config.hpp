@@ -10,6 +10,7 @@
 
 #include "evn_mbus/hex.hpp"
 #include "evn_mbus/link_layer.hpp"
+#include "evn_mbus/push_layout.hpp"
 
 namespace evn_mbus {
 
@@ -44,6 +45,8 @@ struct meter_config {
     // meter.max_power_kw: no energy register of an untagged meter rises faster than this
     // (plausibility_gate.hpp: 3 x 63 A at 253 V and 1.25 x fuse current = 59.8 kW).
     unsigned max_power_kw = 60;
+    // meter.layout: auto (every built-in layout), one of them by name, or the user's own.
+    layout_choice layout;
 
     bool operator==(const meter_config&) const = default;
 };

@@ -58,6 +58,10 @@ std::string daemon_stats::summary() const {
     if (const auto n = plausibility.rejected(); n > 0) {
         s += ", " + count_of(n, "impossible reading", "impossible readings") + " not published";
     }
+    if (pushes_without_layout > 0) {
+        s += ", " + count_of(pushes_without_layout, "push", "pushes") +
+             " with values left out (no layout fits)";
+    }
     if (mqtt_dropped > 0) {
         s += ", " + count_of(mqtt_dropped, "reading", "readings") +
              " dropped from the full MQTT queue";
@@ -81,6 +85,7 @@ nlohmann::json daemon_stats::to_json(const std::string& version) const {
     j["serial_reopens"] = serial_reopens;
     j["mqtt_reconnects"] = mqtt_reconnects;
     j["mqtt_dropped"] = mqtt_dropped;
+    j["pushes_without_layout"] = pushes_without_layout;
     // By the frame counter: pushes that never arrived, and pushes not published because their
     // counter was seen before (duplicates) or is lower than the last one (backwards).
     j["frame_counter"] = {{"lost_pushes", counters.lost_pushes}, {"gaps", counters.gaps},

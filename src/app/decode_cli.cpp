@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "config_loader.hpp"
 #include "decode_command.hpp"
 #include "input_file.hpp"
 #include "key_text.hpp"
@@ -57,6 +58,7 @@ command add_decode_command(CLI::App& parent) {
         std::string file;
         std::string key, key_file, auth_key, auth_key_file;
         std::string link = "auto";
+        std::string layout;
     };
     auto s = std::make_shared<state>();
     CLI::App* sub = parent.add_subcommand(
@@ -82,12 +84,25 @@ command add_decode_command(CLI::App& parent) {
                     "framing of the capture: auto (detect; the default), mbus, hdlc or apdu (the "
                     "bare APDU of a P1 port, also one without a tag)")
         ->check(CLI::IsMember(link_names()));
+    sub->add_option("--layout", s->layout,
+                    "what plain values without an OBIS code mean, as meter.layout in the "
+                    "configuration: auto, a built-in layout's name, or a list such as "
+                    "\"[skip, 0-0:96.1.0, 1-0:1.8.0 Wh]\"");
     sub->add_option("file", s->file,
                     "capture file, pipe or serial device; standard input if omitted");
     return {sub, [s]() -> int {
                 decode_options& o = s->options;
                 for (const link_layer l : all_link_layers) {
                     if (to_string(l) == s->link) o.link = l;
+                }
+                if (!s->layout.empty()) {
+                    std::string problem;
+                    const auto layout = parse_layout_text(s->layout, problem);
+                    if (!layout) {
+                        std::cerr << prefix << "--layout: " << problem << "\n";
+                        return 2;
+                    }
+                    o.layout = *layout;
                 }
                 std::optional<std::string> key;
                 if (std::string problem = choose_key("--key", s->key, "--key-file", s->key_file,

@@ -9,6 +9,7 @@
 #include "input_file.hpp"
 #include "key_text.hpp"
 #include "reading_json.hpp"
+#include "reading_text.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -66,7 +67,8 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         keys.auth_key = *auth.key;
     }
 
-    telegram_decoder decoder(keys, decoder_options{options.link});
+    telegram_decoder decoder(keys, decoder_options{options.link, options.layout});
+    std::string advised_shape;  // said once per push shape, as the daemon does
     capture_reader reader;
     std::vector<std::uint8_t> bytes;
     std::size_t telegrams = 0;
@@ -87,6 +89,14 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
             // Flushed line by line: a reader at the other end of a pipe sees each telegram
             // as it completes.
             out << to_json(*ev.value).dump() << std::endl;
+            if (ev.value->layout == value_layout::untagged && ev.value->untagged_values > 0) {
+                if (std::string shape = shape_key(*ev.value); shape != advised_shape) {
+                    err << prefix << "telegram " << telegrams << ": "
+                        << layout_advice(*ev.value, layout_setting_text(options.layout))
+                        << " (here: --layout \"[...]\")\n";
+                    advised_shape = std::move(shape);
+                }
+            }
         }
     };
     const auto bad_input = [&](const std::string& problem) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "evn_mbus/link_layer.hpp"
+#include "evn_mbus/push_layout.hpp"
 
 namespace evn_mbus {
 
@@ -19,6 +20,7 @@ struct decode_options {
     std::string key_from = "--key";       // where the key came from, for messages
     std::string auth_key_from = "--auth-key";
     link_layer link = link_layer::auto_detect;  // --link
+    layout_choice layout;                       // --layout
     // Input that has made no frame at all for this long is not a capture (/dev/zero, a
     // wrong file): stop there with an error rather than read forever.
     std::size_t max_bytes_without_frame = 1024 * 1024;

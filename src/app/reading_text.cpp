@@ -53,8 +53,47 @@ std::string detected(const reading& r) {
     return out;
 }
 
+std::string shape_key(const reading& r) {
+    std::string key;
+    for (const shape_element& e : r.shape) {
+        key += axdr_type_name(e.type);
+        key += ',';
+    }
+    return key;
+}
+
+std::string layout_advice(const reading& r, std::string_view configured) {
+    std::string elements;
+    std::string skeleton;
+    for (std::size_t i = 0; i < r.shape.size(); ++i) {
+        const shape_element& e = r.shape[i];
+        if (i > 0) {
+            elements += ", ";
+            skeleton += ", ";
+        }
+        elements += fmt::format("{} {} {}", i + 1, axdr_type_name(e.type), e.preview);
+        skeleton += "skip";
+    }
+    return fmt::format(
+        "{} numbers of this push were left out: they come without an OBIS code and fit no "
+        "layout (meter.layout is {}), and evn-mbus does not guess their meaning. The push's {} "
+        "elements: {}. To name them, put this line in the meter section of the configuration "
+        "and replace each skip you can name with 'OBIS-code [unit] [scaler N]', e.g. "
+        "'1-0:1.8.0 Wh' (your operator's description of the customer interface says which): "
+        "layout: [{}]. Please report your meter and grid operator too, so that the layout can "
+        "be built in",
+        r.untagged_values, configured, r.shape.size(), elements, skeleton);
+}
+
 std::string meter_label(const reading& r) {
     return r.meter_number.empty() ? "with system title " + to_hex(r.title) : r.meter_number;
+}
+
+std::string layout_setting_text(const layout_choice& layout) {
+    if (!layout.positions.empty()) {
+        return fmt::format("your list of {} positions", layout.positions.size());
+    }
+    return std::string(layout.builtin ? layout_name(*layout.builtin) : "auto");
 }
 
 }  // namespace evn_mbus

@@ -17,5 +17,13 @@ std::string named_values(const reading& r);
 std::string detected(const reading& r);
 // "181220000009", or "with system title 4B464D..." for a meter that sends no number.
 std::string meter_label(const reading& r);
+// The A-XDR types of a push's top structure (reading::shape), to notice a new shape.
+std::string shape_key(const reading& r);
+// For a push whose plain values fit no layout (reading::layout untagged): what was left out,
+// the push's elements and a ready-to-paste meter.layout line to fill in. `configured` words
+// the meter.layout in force (layout_setting_text).
+std::string layout_advice(const reading& r, std::string_view configured);
+// meter.layout in words: "auto", "netz-burgenland", "your list of 14 positions".
+std::string layout_setting_text(const layout_choice& layout);
 
 }  // namespace evn_mbus

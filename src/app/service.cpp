@@ -112,8 +112,8 @@ int service::run() {
         log_->info("an authentication key is configured: GCM tags will be verified");
     }
 
-    decoder_ =
-        std::make_unique<telegram_decoder>(keys_of(config_), decoder_options{config_.serial.link});
+    decoder_ = std::make_unique<telegram_decoder>(
+        keys_of(config_), decoder_options{config_.serial.link, config_.meter.layout});
     make_publisher();
     line_.set_logger(log_);
     line_.start(config_.serial);
@@ -230,6 +230,14 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
                    r.meter_number.empty() ? std::string("(number not sent)") : r.meter_number,
                    detected(r), named_values(r));
     }
+    if (r.layout == value_layout::untagged && r.untagged_values > 0) {
+        ++stats_.pushes_without_layout;
+        // Once per shape: a meter pushes the same one every second.
+        if (std::string key = shape_key(r); key != advised_shape_) {
+            log_->warn("{}", layout_advice(r, layout_setting_text(config_.meter.layout)));
+            advised_shape_ = std::move(key);
+        }
+    }
     const bool debug = log_->should_log(spdlog::level::debug);
     if (debug || options_.print_readings) {
         const std::string text = to_json(r).dump();
@@ -284,6 +292,11 @@ void service::reload() {
         log_->info("meter keys updated");
     }
     screen_.set_max_power_kw(fresh.meter.max_power_kw);
+    if (fresh.meter.layout != config_.meter.layout) {
+        decoder_->set_layout(fresh.meter.layout);
+        advised_shape_.clear();  // a push that still fits none is said again
+        log_->info("meter.layout is now {}", layout_setting_text(fresh.meter.layout));
+    }
     const bool serial_changed = fresh.serial != config_.serial;
     const bool mqtt_changed = fresh.mqtt != config_.mqtt;
     config_ = fresh;

@@ -92,7 +92,8 @@ class service {
     std::uint64_t mqtt_reconnects_before_ = 0;  // by replaced publishers
     systemd_notifier notifier_;
     daemon_stats stats_;
-    reading_screen screen_;  // which readings are published; kept across reloads
+    reading_screen screen_;      // which readings are published; kept across reloads
+    std::string advised_shape_;  // the last push shape the layout advice was logged for
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
     std::deque<std::pair<reading, std::vector<std::uint8_t>>> held_;  // oldest dropped first

@@ -7,6 +7,58 @@
 
 namespace evn_mbus {
 
+std::string_view axdr_type_name(axdr_type type) noexcept {
+    switch (type) {
+        case axdr_type::null_data:
+            return "null-data";
+        case axdr_type::array:
+            return "array";
+        case axdr_type::structure:
+            return "structure";
+        case axdr_type::boolean:
+            return "boolean";
+        case axdr_type::bit_string:
+            return "bit-string";
+        case axdr_type::double_long:
+            return "double-long";
+        case axdr_type::double_long_unsigned:
+            return "double-long-unsigned";
+        case axdr_type::octet_string:
+            return "octet-string";
+        case axdr_type::visible_string:
+            return "visible-string";
+        case axdr_type::utf8_string:
+            return "utf8-string";
+        case axdr_type::bcd:
+            return "bcd";
+        case axdr_type::integer:
+            return "integer";
+        case axdr_type::long_signed:
+            return "long";
+        case axdr_type::unsigned8:
+            return "unsigned";
+        case axdr_type::long_unsigned:
+            return "long-unsigned";
+        case axdr_type::long64:
+            return "long64";
+        case axdr_type::long64_unsigned:
+            return "long64-unsigned";
+        case axdr_type::enumeration:
+            return "enum";
+        case axdr_type::float32:
+            return "float32";
+        case axdr_type::float64:
+            return "float64";
+        case axdr_type::date_time:
+            return "date-time";
+        case axdr_type::date:
+            return "date";
+        case axdr_type::time:
+            return "time";
+    }
+    return "unknown";
+}
+
 bool axdr_node::is_signed_integer() const noexcept {
     switch (type) {
         case axdr_type::double_long:

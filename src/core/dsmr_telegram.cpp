@@ -33,32 +33,6 @@ constexpr dsmr_unit unit_table[] = {
     {"s", 7, 0},      {"m3", 13, 0},  {"%", 56, 0},
 };
 
-// One A-B:C.D.E code, with an optional "*F" or ".F" (F = 255 when absent).
-bool read_obis(bytes line, std::size_t& pos, obis_code& code) noexcept {
-    static constexpr char separators[] = {'-', ':', '.', '.'};
-    for (std::size_t group = 0; group < 6; ++group) {
-        if (group == 5) {
-            if (pos >= line.size() || (line[pos] != '*' && line[pos] != '.')) {
-                code.bytes[5] = 255;
-                return true;
-            }
-            ++pos;
-        } else if (group > 0) {
-            if (pos >= line.size() || line[pos] != separators[group - 1]) return false;
-            ++pos;
-        }
-        unsigned v = 0;
-        std::size_t digits = 0;
-        while (pos < line.size() && is_digit(line[pos]) && digits < 3) {
-            v = v * 10 + (line[pos++] - '0');
-            ++digits;
-        }
-        if (digits == 0 || v > 255) return false;
-        code.bytes[group] = static_cast<std::uint8_t>(v);
-    }
-    return true;
-}
-
 // YYMMDDhhmmss followed by S (summer time) or W (winter time).
 bool read_timestamp(bytes v, cosem_datetime& out) noexcept {
     if (v.size() != 13 || (v[12] != 'S' && v[12] != 'W')) return false;
@@ -164,8 +138,9 @@ void read_text(const obis_code& code, bytes v, std::string& out) {
 // power failure log) is kept as text.
 bool read_line(bytes line, reading& out, int& number_rank) {
     std::size_t pos = 0;
-    obis_code code;
-    if (!read_obis(line, pos, code)) return false;
+    const auto parsed = obis_code::read(as_text(line), pos);
+    if (!parsed) return false;
+    const obis_code code = *parsed;
     const std::size_t groups_at = pos;
     std::size_t groups = 0;
     bytes first, last;

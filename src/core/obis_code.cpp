@@ -131,4 +131,49 @@ std::string_view unit_symbol(std::uint8_t unit) noexcept {
     }
 }
 
+std::optional<std::uint8_t> unit_from_symbol(std::string_view symbol) noexcept {
+    if (symbol.empty()) return std::nullopt;
+    if (symbol == "deg") return 8;
+    if (symbol == "degC") return 9;
+    if (symbol == "m3") return 13;
+    for (unsigned u = 0; u < 255; ++u) {
+        if (unit_symbol(static_cast<std::uint8_t>(u)) == symbol)
+            return static_cast<std::uint8_t>(u);
+    }
+    return std::nullopt;
+}
+
+std::optional<obis_code> obis_code::read(std::string_view text, std::size_t& pos) noexcept {
+    static constexpr char separators[] = {'-', ':', '.', '.'};
+    obis_code code;
+    for (std::size_t group = 0; group < 6; ++group) {
+        if (group == 5) {
+            if (pos >= text.size() || (text[pos] != '*' && text[pos] != '.')) {
+                code.bytes[5] = 255;
+                return code;
+            }
+            ++pos;
+        } else if (group > 0) {
+            if (pos >= text.size() || text[pos] != separators[group - 1]) return std::nullopt;
+            ++pos;
+        }
+        unsigned v = 0;
+        std::size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 3) {
+            v = v * 10 + static_cast<unsigned>(text[pos++] - '0');
+            ++digits;
+        }
+        if (digits == 0 || v > 255) return std::nullopt;
+        code.bytes[group] = static_cast<std::uint8_t>(v);
+    }
+    return code;
+}
+
+std::optional<obis_code> obis_code::from_text(std::string_view text) noexcept {
+    std::size_t pos = 0;
+    auto code = read(text, pos);
+    if (!code || pos != text.size()) return std::nullopt;
+    return code;
+}
+
 }  // namespace evn_mbus

@@ -21,6 +21,8 @@ std::string_view layout_name(value_layout layout) noexcept {
             return "eww-wels";
         case value_layout::netz_burgenland:
             return "netz-burgenland";
+        case value_layout::configured:
+            return "configured";
         case value_layout::untagged:
             return "untagged";
         case value_layout::dsmr:
@@ -152,6 +154,7 @@ void reading::clear() {
     values.clear();
     layout = value_layout::empty;
     untagged_values = 0;
+    shape.clear();
     link = link_layer::auto_detect;
     block_transfer = false;
 }

@@ -113,11 +113,15 @@ constexpr push_profile push_profiles[] = {
 
 class extractor {
   public:
-    extractor(std::span<const std::uint8_t> body, const std::vector<axdr_node>& nodes, reading& out)
-        : body_(body), nodes_(nodes), out_(out) {}
+    extractor(std::span<const std::uint8_t> body, const std::vector<axdr_node>& nodes,
+              const layout_choice& layout, reading& out)
+        : body_(body), nodes_(nodes), layout_(layout), out_(out) {}
 
     void run(const data_notification& notification) {
-        if (const push_profile* profile = matching_profile()) {
+        if (user_layout_fits()) {
+            apply_user_layout();
+            out_.layout = value_layout::configured;
+        } else if (const push_profile* profile = matching_profile()) {
             apply(*profile);
             out_.layout = profile->layout;
         } else {
@@ -132,6 +136,7 @@ class extractor {
                 out_.layout = value_layout::obis_tagged;
             } else if (out_.untagged_values > 0) {
                 out_.layout = value_layout::untagged;
+                record_shape();
             } else {
                 out_.layout = value_layout::empty;
             }
@@ -143,10 +148,75 @@ class extractor {
     }
 
   private:
+    // The user's layout: as many positions as the top structure has elements, and a plain
+    // element (a number, a string, a date-time; not a structure or array) at every position
+    // that is not skipped.
+    bool user_layout_fits() const {
+        const auto& positions = layout_.positions;
+        if (positions.empty() || nodes_.empty() || nodes_[0].type != axdr_type::structure ||
+            nodes_[0].count != positions.size()) {
+            return false;
+        }
+        std::size_t child = 1;
+        for (const layout_position& p : positions) {
+            if (!p.skip && nodes_[child].is_container()) return false;
+            child += nodes_[child].subtree;
+        }
+        return true;
+    }
+
+    void apply_user_layout() {
+        std::size_t child = 1;
+        for (const layout_position& p : layout_.positions) {
+            const axdr_node& n = nodes_[child];
+            child += n.subtree;
+            if (p.skip) continue;
+            obis_value& v = add_value(p.code, n);
+            if (n.is_number()) {
+                v.scaler = p.scaler;
+                v.unit = p.unit;
+                v.has_scaler_unit = true;
+            }
+        }
+    }
+
+    // The top structure's elements, for the log's ready-to-paste layout (reading::shape).
+    void record_shape() {
+        if (nodes_.empty() || nodes_[0].type != axdr_type::structure) return;
+        std::size_t child = 1;
+        for (std::uint32_t k = 0; k < nodes_[0].count; ++k) {
+            const axdr_node& n = nodes_[child];
+            shape_element& e = out_.shape.emplace_back();
+            e.type = n.type;
+            if (n.is_container()) {
+                e.preview = std::to_string(n.count) + " elements";
+            } else if (n.is_bytes()) {
+                const auto b = bytes(n);
+                const auto dt = cosem_datetime::parse(b);
+                const auto utc = dt ? dt->to_utc() : std::nullopt;
+                if (utc) {
+                    format_utc(*utc, e.preview);
+                } else if (is_printable(b)) {
+                    e.preview.assign(reinterpret_cast<const char*>(b.data()), b.size());
+                } else {
+                    to_hex(b, e.preview);
+                }
+            } else if (n.is_unsigned_integer()) {
+                e.preview = std::to_string(n.uint_value);
+            } else if (n.type == axdr_type::float32 || n.type == axdr_type::float64) {
+                e.preview = std::to_string(n.float_value);
+            } else {
+                e.preview = std::to_string(n.int_value);
+            }
+            child += n.subtree;
+        }
+    }
+
     // The profile whose every slot the top structure's elements fit, or null.
     const push_profile* matching_profile() const {
         if (nodes_.empty() || nodes_[0].type != axdr_type::structure) return nullptr;
         for (const push_profile& p : push_profiles) {
+            if (layout_.builtin && *layout_.builtin != p.layout) continue;
             if (nodes_[0].count != p.slots.size()) continue;
             bool all = true;
             std::size_t child = 1;
@@ -324,6 +394,7 @@ class extractor {
 
     std::span<const std::uint8_t> body_;
     const std::vector<axdr_node>& nodes_;
+    const layout_choice& layout_;
     reading& out_;
     std::optional<std::chrono::sys_seconds> loose_clock_;
     std::string loose_number_;
@@ -333,8 +404,9 @@ class extractor {
 }  // namespace
 
 void extract_readings(const data_notification& notification, std::span<const std::uint8_t> body,
-                      const std::vector<axdr_node>& nodes, reading& out) {
-    extractor(body, nodes, out).run(notification);
+                      const std::vector<axdr_node>& nodes, const layout_choice& layout,
+                      reading& out) {
+    extractor(body, nodes, layout, out).run(notification);
 }
 
 }  // namespace evn_mbus

@@ -12,6 +12,11 @@ namespace evn_mbus {
 telegram_decoder::telegram_decoder(const decoder_keys& keys, const decoder_options& options) {
     set_keys(keys);
     set_link(options.link);
+    layout_ = options.layout;
+}
+
+void telegram_decoder::set_layout(const layout_choice& layout) {
+    layout_ = layout;
 }
 
 void telegram_decoder::set_keys(const decoder_keys& keys) {
@@ -393,7 +398,7 @@ std::error_code telegram_decoder::decode_plain(std::span<const std::uint8_t> apd
     if (auto ec = decode_axdr(n.body, nodes_, consumed)) return ec;
     if (consumed != n.body.size()) return errc::trailing_bytes;
     out.invoke_id = n.invoke_id;
-    extract_readings(n, n.body, nodes_, out);
+    extract_readings(n, n.body, nodes_, layout_, out);
     return {};
 }
 

@@ -124,6 +124,50 @@ TEST(decode_cli, missing_file) {
     EXPECT_NE(r.err.find("/nonexistent/capture.hex"), std::string::npos) << r.err;
 }
 
+// A push no layout fits: its numbers left out, the layout to fill in on stderr (once per shape,
+// not per push); the same push with --layout gives named values. The real Netz Burgenland
+// capture, with another built-in layout named so that its own does not fit.
+TEST(decode_cli, a_push_no_layout_fits_gets_a_layout_to_fill_in_and_layout_names_it) {
+    const std::string id = "lgz_e450_netzburgenland_amsreader_gh501_2";
+    const std::string file = fixtures + "/" + id + ".hex";
+    std::ifstream f(file);
+    const std::string once{std::istreambuf_iterator<char>(f), {}};
+    const auto r = run_process({binary, "decode", "--key", key_of(id), "--layout", "wiener-netze"},
+                               once + "\n" + once);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto lines = parse_json_lines(r.out);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_FALSE(lines[0].contains("w_p")) << r.out;
+    const std::string skeleton =
+        "layout: [skip, skip, skip, skip, skip, skip, skip, skip, skip, skip, skip, skip, skip, "
+        "skip]";
+    const auto at = r.err.find(skeleton);
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(skeleton, at + 1), std::string::npos) << "said twice:\n" << r.err;
+    EXPECT_NE(r.err.find("9 double-long-unsigned 31358606"), std::string::npos) << r.err;
+
+    const auto named =
+        run_process({binary, "decode", "--key", key_of(id), "--layout",
+                     "[1-0:32.7.0 V, 1-0:52.7.0 V, 1-0:72.7.0 V, 1-0:31.7.0 A scaler -2, "
+                     "1-0:51.7.0 A scaler -2, 1-0:71.7.0 A scaler -2, 1-0:1.7.0 W, 1-0:2.7.0 W, "
+                     "1-0:1.8.0 Wh, 1-0:2.8.0 Wh, skip, skip, skip, 0-0:96.1.0]",
+                     file});
+    ASSERT_EQ(named.status, 0) << named.err;
+    EXPECT_EQ(named.err, "");
+    const auto j = parse_json_lines(named.out);
+    ASSERT_EQ(j.size(), 1u);
+    EXPECT_EQ(j[0].at("w_p"), 31358606);
+    EXPECT_DOUBLE_EQ(j[0].at("i2").get<double>(), 0.04);
+    EXPECT_EQ(j[0].at("meter_number"), "30137181");
+
+    const auto bad = run_process(
+        {binary, "decode", "--key", key_of(id), "--layout", "[skip, 1-0:1.8.0 kWh]", file});
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--layout: the layout element 2 (\"1-0:1.8.0 kWh\")"), std::string::npos)
+        << bad.err;
+    EXPECT_EQ(bad.out, "");
+}
+
 TEST(decode_cli, version_and_help) {
     const auto v = run_process({binary, "--version"});
     EXPECT_EQ(v.status, 0);

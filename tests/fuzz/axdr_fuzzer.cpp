@@ -57,7 +57,7 @@ void walk(std::span<const std::uint8_t> in, const axdr_limits& limits) {
     }
     // The extractor on a tree that did not come with a notification header.
     evn_mbus::reading r;
-    evn_mbus::extract_readings({}, in.first(consumed), nodes, r);
+    evn_mbus::extract_readings({}, in.first(consumed), nodes, {}, r);
 }
 
 }  // namespace

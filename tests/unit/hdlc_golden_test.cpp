@@ -93,7 +93,7 @@ TEST_P(hdlc_golden, decrypts_to_the_published_plaintext_using_every_frame) {
 }
 
 TEST_P(hdlc_golden, forced_hdlc_and_shared_flags_give_the_same) {
-    telegram_decoder dec(c().keys, decoder_options{link_layer::hdlc});
+    telegram_decoder dec(c().keys, decoder_options{link_layer::hdlc, {}});
     const auto out = run(dec, shared_flags(c().frames));
     ASSERT_TRUE(out.errors.empty()) << out.errors[0].message();
     ASSERT_EQ(out.readings.size(), 1u);
@@ -115,7 +115,7 @@ TEST_P(hdlc_golden, split_at_every_byte_position) {
 }
 
 TEST_P(hdlc_golden, forced_mbus_finds_nothing) {
-    telegram_decoder dec(c().keys, decoder_options{link_layer::mbus});
+    telegram_decoder dec(c().keys, decoder_options{link_layer::mbus, {}});
     const auto out = run(dec, concat(c().frames));
     EXPECT_TRUE(out.readings.empty());
     EXPECT_EQ(dec.detected_link(), link_layer::mbus);
@@ -244,7 +244,7 @@ TEST(link_detection, mbus_then_hdlc_then_mbus_in_one_stream) {
 
 TEST(link_detection, forced_hdlc_ignores_mbus_frames) {
     const auto& evn = capture_by_id("evn_kaifa_ma309_doc");
-    telegram_decoder dec(evn.keys, decoder_options{link_layer::hdlc});
+    telegram_decoder dec(evn.keys, decoder_options{link_layer::hdlc, {}});
     const auto out = run(dec, concat(evn.frames));
     EXPECT_TRUE(out.readings.empty());
     EXPECT_EQ(dec.configured_link(), link_layer::hdlc);

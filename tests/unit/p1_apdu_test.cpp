@@ -80,7 +80,7 @@ void expect_steiermark_values(const reading& r) {
 TEST(p1_apdu_golden, decrypts_to_the_published_plaintext_and_every_value) {
     const capture& c = capture_by_id(steiermark);
     for (const link_layer link : {link_layer::auto_detect, link_layer::apdu}) {
-        telegram_decoder dec(c.keys, decoder_options{link});
+        telegram_decoder dec(c.keys, decoder_options{link, {}});
         const events e = run(dec, push(c));
         ASSERT_EQ(e.readings.size(), 1u) << to_string(link);
         EXPECT_TRUE(e.errors.empty()) << e.errors.front().message();
@@ -118,7 +118,7 @@ TEST(p1_apdu_golden, a_flipped_bit_is_a_bad_crc_and_the_next_push_decodes) {
     bytes stream = damaged;
     const bytes good = push(c);
     stream.insert(stream.end(), good.begin(), good.end());
-    telegram_decoder dec(c.keys, decoder_options{link_layer::apdu});
+    telegram_decoder dec(c.keys, decoder_options{link_layer::apdu, {}});
     const events e = run(dec, stream);
     ASSERT_EQ(e.errors.size(), 1u);
     EXPECT_EQ(e.errors[0], errc::dsmr_bad_crc);
@@ -128,7 +128,7 @@ TEST(p1_apdu_golden, a_flipped_bit_is_a_bad_crc_and_the_next_push_decodes) {
 
 TEST(p1_apdu_golden, cut_off_by_a_pause_is_named_and_the_next_push_decodes) {
     const capture& c = capture_by_id(steiermark);
-    telegram_decoder dec(c.keys, decoder_options{link_layer::apdu});
+    telegram_decoder dec(c.keys, decoder_options{link_layer::apdu, {}});
     const bytes p = push(c);
     const events cut = run(dec, bytes(p.begin(), p.begin() + 300));
     EXPECT_TRUE(cut.readings.empty());
@@ -152,7 +152,7 @@ TEST(p1_apdu_golden, a_wrong_key_is_said_from_the_second_push_in_auto_mode) {
     ASSERT_EQ(a.errors.size(), 1u);
     EXPECT_EQ(a.errors[0], errc::not_a_valid_apdu);
     // Forced: every push says it.
-    telegram_decoder forced(wrong, decoder_options{link_layer::apdu});
+    telegram_decoder forced(wrong, decoder_options{link_layer::apdu, {}});
     const events f = run(forced, two);
     ASSERT_EQ(f.errors.size(), 2u);
     EXPECT_EQ(f.errors[1], errc::not_a_valid_apdu);
@@ -178,7 +178,7 @@ TEST(p1_apdu_link, a_malformed_dsmr_text_with_a_good_crc_is_no_key_error) {
     const system_title title{{'S', 'A', 'G', 5, 0, 0, 0, 2}};
     ASSERT_FALSE(enc.encrypt({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                              keys.key, std::nullopt, title, 5, 0x20, apdu));
-    telegram_decoder dec(keys, decoder_options{link_layer::apdu});
+    telegram_decoder dec(keys, decoder_options{link_layer::apdu, {}});
     const events e = run(dec, apdu);
     ASSERT_EQ(e.errors.size(), 1u);
     EXPECT_EQ(e.errors[0], errc::dsmr_malformed);
@@ -230,7 +230,7 @@ TEST(p1_apdu_link, a_bare_data_notification_apdu_and_a_switch_to_mbus) {
         const events e = run(automatic, untagged);
         EXPECT_TRUE(e.readings.empty());  // nothing checked it
         EXPECT_TRUE(e.errors.empty());
-        telegram_decoder forced(keys, decoder_options{link_layer::apdu});
+        telegram_decoder forced(keys, decoder_options{link_layer::apdu, {}});
         const events f = run(forced, untagged);
         ASSERT_EQ(f.readings.size(), 1u);
         EXPECT_EQ(f.readings[0].named("w_p"), 1234.0);
@@ -266,7 +266,7 @@ TEST(p1_apdu_link, an_authenticated_dsmr_apdu_verifies_its_tag) {
     const system_title title{{'S', 'A', 'G', 5, 0, 0, 0, 1}};
     ASSERT_FALSE(enc.encrypt({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                              keys.key, keys.auth_key, title, 99, 0x30, apdu));
-    telegram_decoder dec(keys, decoder_options{link_layer::apdu});
+    telegram_decoder dec(keys, decoder_options{link_layer::apdu, {}});
     const events e = run(dec, apdu);
     ASSERT_EQ(e.readings.size(), 1u);
     EXPECT_TRUE(e.readings[0].tag_verified);
@@ -275,7 +275,7 @@ TEST(p1_apdu_link, an_authenticated_dsmr_apdu_verifies_its_tag) {
     // The wrong authentication key: the tag says so.
     decoder_keys wrong = keys;
     wrong.auth_key->fill(0x23);
-    telegram_decoder bad(wrong, decoder_options{link_layer::apdu});
+    telegram_decoder bad(wrong, decoder_options{link_layer::apdu, {}});
     const events f = run(bad, apdu);
     ASSERT_EQ(f.errors.size(), 1u);
     EXPECT_EQ(f.errors[0], errc::tag_mismatch);

@@ -1,0 +1,227 @@
+// The user's own push layouts (meter.layout, push_layout.hpp): the text of a position, the
+// match on the real Netz Burgenland capture as if its layout were not built in, synthetic
+// shapes no built-in layout knows (labelled "synthetic"), and the shape a push that fits no
+// layout leaves for the log's ready-to-paste line.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "evn_mbus/axdr_writer.hpp"
+#include "evn_mbus/push_layout.hpp"
+#include "fixture_loader.hpp"
+#include "reading_text.hpp"
+
+namespace evn_mbus::test {
+namespace {
+
+obis_code electricity(std::uint8_t c, std::uint8_t d, std::uint8_t e = 0) {
+    return obis_code{{1, 0, c, d, e, 255}};
+}
+
+layout_position parsed(std::string_view text) {
+    layout_text_problem problem;
+    const auto p = parse_layout_position(text, problem);
+    EXPECT_TRUE(p.has_value()) << text << ": " << problem.what;
+    return p.value_or(layout_position{});
+}
+
+std::string problem_of(std::string_view text) {
+    layout_text_problem problem;
+    const auto p = parse_layout_position(text, problem);
+    EXPECT_FALSE(p.has_value()) << text << " was read as " << (p ? to_string(*p) : "");
+    return std::string(problem.what);
+}
+
+layout_choice own(std::initializer_list<std::string_view> texts) {
+    layout_choice c;
+    for (const auto t : texts)
+        c.positions.push_back(parsed(t));
+    return c;
+}
+
+reading decode_with(const bytes& apdu, const layout_choice& layout) {
+    telegram_decoder dec(decoder_keys{}, decoder_options{link_layer::auto_detect, layout});
+    reading r;
+    const auto ec = dec.decode_apdu(apdu, r);
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+}
+
+// A plain data-notification (0Fh, invoke id 1, no date-time) around `body`.
+bytes notification(const std::function<void(axdr_writer&)>& body) {
+    bytes apdu{0x0F, 0x00, 0x00, 0x00, 0x01, 0x00};
+    axdr_writer w(apdu);
+    body(w);
+    return apdu;
+}
+
+double value_of(const reading& r, const obis_code& code) {
+    const auto* v = r.find(code);
+    return v ? v->scaled() : -1.0;
+}
+
+std::string unit_of(const reading& r, const obis_code& code) {
+    const auto* v = r.find(code);
+    return v && v->has_scaler_unit ? std::string(unit_symbol(v->unit)) : "<none>";
+}
+
+TEST(layout_position_text, every_form_reads_and_reads_back) {
+    EXPECT_TRUE(parsed("skip").skip);
+    const auto code = parsed("1-0:1.8.0");
+    EXPECT_FALSE(code.skip);
+    EXPECT_EQ(code.code, electricity(1, 8));
+    EXPECT_EQ(code.unit, 255);
+    EXPECT_EQ(code.scaler, 0);
+    const auto full = parsed("  1-0:31.7.0   A  scaler -2 ");
+    EXPECT_EQ(full.code, electricity(31, 7));
+    EXPECT_EQ(full.unit, 33);
+    EXPECT_EQ(full.scaler, -2);
+    EXPECT_EQ(parsed("1-0:81.7.40 deg").unit, 8);
+    EXPECT_EQ(parsed("1-0:81.7.40 °").unit, 8);
+    EXPECT_EQ(parsed("0-0:96.1.0.255").code, obis_meter_number);
+    EXPECT_EQ(parsed("0-0:96.1.0*255").code, obis_meter_number);
+    EXPECT_EQ(parsed("1-0:1.8.0 scaler 3").scaler, 3);
+    for (const char* text :
+         {"skip", "1-0:1.8.0", "1-0:1.8.0 Wh", "1-0:31.7.0 A scaler -2", "1-0:81.7.40 deg",
+          "1-0:14.7.0 Hz scaler -1", "0-1:24.2.1 m3", "1-0:1.8.0 scaler 3", "1-0:1.8.0.1"}) {
+        EXPECT_EQ(to_string(parsed(text)), text);
+    }
+}
+
+TEST(layout_position_text, mistakes_are_named) {
+    EXPECT_NE(problem_of("").find("empty"), std::string::npos);
+    EXPECT_NE(problem_of("skip 1-0:1.8.0").find("nothing may follow skip"), std::string::npos);
+    EXPECT_NE(problem_of("1.8.0").find("OBIS code"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.256").find("OBIS code"), std::string::npos);
+    EXPECT_NE(problem_of("A+").find("OBIS code"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 kWh").find("unit"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 wh").find("unit"), std::string::npos);  // case matters
+    EXPECT_NE(problem_of("1-0:1.8.0 Wh scaler").find("scaler takes"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 Wh scaler -10").find("scaler takes"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 Wh scaler 1x").find("scaler takes"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 Wh scaler 1 extra").find("more than"), std::string::npos);
+    EXPECT_NE(problem_of("1-0:1.8.0 Wh W").find("more than"), std::string::npos);
+}
+
+// The real Netz Burgenland push, decoded as if its layout were not built in: the user named
+// another built-in layout, so none fits and every number is left out; the shape is kept for
+// the log. Then the user's own layout, written from the operator's description, names them.
+TEST(user_layout, netz_burgenland_capture_through_a_user_layout) {
+    const bytes apdu = capture_by_id("lgz_e450_netzburgenland_amsreader_gh501_2").plaintext;
+
+    layout_choice other;
+    other.builtin = value_layout::wiener_netze;
+    const reading left_out = decode_with(apdu, other);
+    EXPECT_EQ(left_out.layout, value_layout::untagged);
+    EXPECT_EQ(left_out.untagged_values, 13u);  // the meter number is a string
+    EXPECT_TRUE(left_out.values.empty());
+    ASSERT_EQ(left_out.shape.size(), 14u);
+    EXPECT_EQ(left_out.shape[0].type, axdr_type::long_unsigned);
+    EXPECT_EQ(left_out.shape[0].preview, "236");
+    EXPECT_EQ(left_out.shape[8].type, axdr_type::double_long_unsigned);
+    EXPECT_EQ(left_out.shape[8].preview, "31358606");
+    EXPECT_EQ(left_out.shape[13].preview, "30137181");
+    const std::string advice = layout_advice(left_out, layout_setting_text(other));
+    EXPECT_NE(advice.find("13 numbers"), std::string::npos) << advice;
+    EXPECT_NE(advice.find("meter.layout is wiener-netze"), std::string::npos) << advice;
+    EXPECT_NE(advice.find("1 long-unsigned 236, 2 long-unsigned 237"), std::string::npos) << advice;
+    EXPECT_NE(advice.find("layout: [skip, skip, skip, skip, skip, skip, skip, skip, skip, skip, "
+                          "skip, skip, skip, skip]"),
+              std::string::npos)
+        << advice;
+
+    const layout_choice mine =
+        own({"1-0:32.7.0 V", "1-0:52.7.0 V", "1-0:72.7.0 V", "1-0:31.7.0 A scaler -2",
+             "1-0:51.7.0 A scaler -2", "1-0:71.7.0 A scaler -2", "1-0:1.7.0 W", "1-0:2.7.0 W",
+             "1-0:1.8.0 Wh", "1-0:2.8.0 Wh", "skip", "skip", "skip", "0-0:96.1.0"});
+    const reading r = decode_with(apdu, mine);
+    EXPECT_EQ(r.layout, value_layout::configured);
+    EXPECT_EQ(layout_name(r.layout), "configured");
+    EXPECT_EQ(r.untagged_values, 0u);
+    EXPECT_TRUE(r.shape.empty());
+    EXPECT_EQ(r.values.size(), 11u);  // three angles skipped
+    EXPECT_EQ(r.meter_number, "30137181");
+    EXPECT_EQ(value_of(r, electricity(52, 7)), 237.0);
+    EXPECT_EQ(unit_of(r, electricity(52, 7)), "V");
+    EXPECT_DOUBLE_EQ(value_of(r, electricity(51, 7)), 0.04);  // 0004, scaler -2
+    EXPECT_EQ(unit_of(r, electricity(51, 7)), "A");
+    EXPECT_EQ(r.named("w_p"), 31358606.0);
+    EXPECT_EQ(r.named("w_n"), 7619.0);
+    EXPECT_EQ(r.named("p_p"), 29.0);
+    EXPECT_EQ(r.find(electricity(81, 7, 40)), nullptr);
+
+    // The user's layout comes before the built-in one that fits too.
+    EXPECT_EQ(decode_with(apdu, layout_choice{}).layout, value_layout::netz_burgenland);
+    EXPECT_EQ(decode_with(apdu, mine).layout, value_layout::configured);
+}
+
+TEST(user_layout, synthetic_shape_no_built_in_layout_knows) {
+    // Synthetic: meter number, clock, A+ in kWh x 10, P+ in W, a frequency.
+    const cosem_datetime t{2026, 12, 7, 1, 10, 0, 0, 0, -60, 0x00};
+    const bytes apdu = notification([&](axdr_writer& w) {
+        w.structure(5)
+            .visible_string("9876543210")
+            .date_time_octets(t)
+            .uint32(123456)
+            .int32(-1500)
+            .uint16(4998);
+    });
+    const reading none = decode_with(apdu, {});
+    EXPECT_EQ(none.layout, value_layout::untagged);
+    EXPECT_EQ(none.untagged_values, 3u);
+    ASSERT_EQ(none.shape.size(), 5u);
+    EXPECT_EQ(none.shape[0].preview, "9876543210");
+    EXPECT_EQ(none.shape[1].preview, "2026-12-07T09:00:00Z");
+    EXPECT_EQ(none.shape[3].preview, "-1500");
+
+    const reading r = decode_with(apdu, own({"0-0:96.1.0", "0-0:1.0.0", "1-0:1.8.0 Wh scaler 1",
+                                             "1-0:16.7.0 W", "1-0:14.7.0 Hz scaler -2"}));
+    EXPECT_EQ(r.layout, value_layout::configured);
+    EXPECT_EQ(r.meter_number, "9876543210");
+    ASSERT_TRUE(r.clock.has_value());
+    EXPECT_EQ(format_utc(*r.clock), "2026-12-07T09:00:00Z");
+    EXPECT_EQ(r.named("w_p"), 1234560.0);
+    EXPECT_EQ(value_of(r, electricity(16, 7)), -1500.0);
+    EXPECT_DOUBLE_EQ(*r.named("f"), 49.98);
+}
+
+TEST(user_layout, synthetic_wrong_count_or_a_structure_where_a_value_is_named_does_not_fit) {
+    const bytes apdu = notification([](axdr_writer& w) {
+        w.structure(3).uint32(1).uint32(2);
+        w.structure(2).uint8(3).uint8(4);
+    });
+    // One position too many, one too few: no match, nothing guessed.
+    for (const auto& layout : {own({"1-0:1.8.0 Wh", "1-0:2.8.0 Wh", "skip", "skip"}),
+                               own({"1-0:1.8.0 Wh", "1-0:2.8.0 Wh"})}) {
+        const reading r = decode_with(apdu, layout);
+        EXPECT_EQ(r.layout, value_layout::untagged);
+        EXPECT_TRUE(r.values.empty());
+        EXPECT_EQ(r.untagged_values, 4u);
+        EXPECT_EQ(r.shape.size(), 3u);
+        EXPECT_EQ(r.shape[2].preview, "2 elements");
+    }
+    // A value named where a structure stands: no match.
+    EXPECT_EQ(decode_with(apdu, own({"1-0:1.8.0 Wh", "1-0:2.8.0 Wh", "1-0:3.8.0 varh"})).layout,
+              value_layout::untagged);
+    // The structure skipped: a match.
+    const reading r = decode_with(apdu, own({"1-0:1.8.0 Wh", "1-0:2.8.0 Wh", "skip"}));
+    EXPECT_EQ(r.layout, value_layout::configured);
+    EXPECT_EQ(r.named("w_n"), 2.0);
+    EXPECT_EQ(r.values.size(), 2u);
+}
+
+TEST(user_layout, an_obis_tagged_push_is_walked_as_before) {
+    // The EVN capture sends its codes; a user layout of any length does not change it.
+    const bytes apdu = capture_by_id("evn_kaifa_ma309_doc").plaintext;
+    const reading before = decode_with(apdu, {});
+    const reading after = decode_with(apdu, own({"1-0:1.8.0 Wh", "skip"}));
+    EXPECT_EQ(after.layout, value_layout::obis_tagged);
+    EXPECT_EQ(after.values.size(), before.values.size());
+    EXPECT_EQ(after.named("w_p"), before.named("w_p"));
+    EXPECT_TRUE(after.shape.empty());
+}
+
+}  // namespace
+}  // namespace evn_mbus::test
