@@ -45,9 +45,9 @@
 #include <string>
 #include <vector>
 
-#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/obis_code.hpp"
 #include "evn_mbus/reading.hpp"
+#include "evn_mbus/system_title.hpp"
 
 namespace evn_mbus {
 
@@ -117,6 +117,10 @@ class plausibility_gate {
     const plausibility_options& options() const noexcept { return options_; }
     // A new maximum power (SIGHUP); the baselines stay.
     void set_max_power_w(double watts) noexcept;
+    // Every meter's baseline is dropped: the next reading of each starts a new one. For a
+    // change of how values are read (meter.layout): a new structure is then intended, not
+    // damage on the wire.
+    void forget_baselines() noexcept { meters_.clear(); }
 
   private:
     struct entry {

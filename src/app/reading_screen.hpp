@@ -28,6 +28,8 @@ class reading_screen {
     void set_max_power_kw(unsigned kw);
     // The meter keys changed: the next counter gap may be pushes the old key could not read.
     void key_changed() { key_changed_ = true; }
+    // meter.layout changed: readings with other values than before are intended now.
+    void layout_changed() { gate_.forget_baselines(); }
 
     // false: not to be published (the log has said why).
     bool frame_counter_ok(const reading& r);

@@ -294,6 +294,7 @@ void service::reload() {
     screen_.set_max_power_kw(fresh.meter.max_power_kw);
     if (fresh.meter.layout != config_.meter.layout) {
         decoder_->set_layout(fresh.meter.layout);
+        screen_.layout_changed();
         advised_shape_.clear();  // a push that still fits none is said again
         log_->info("meter.layout is now {}", layout_setting_text(fresh.meter.layout));
     }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "evn_mbus/telegram_encoder.hpp"
 #include "fake_uart.hpp"
 #include "fixture_loader.hpp"
 #include "mosquitto_broker.hpp"
@@ -183,6 +184,60 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
         ++n;
     return n;
+}
+
+// The real Netz Burgenland push's plaintext, encrypted again with frame counters after the
+// capture's (so that each push is new to the daemon), in HDLC frames.
+std::vector<bytes> burgenland_push(std::uint32_t frame_counter) {
+    const capture& c = capture_by_id("lgz_e450_netzburgenland_amsreader_gh501_2");
+    telegram_encoder enc;
+    const system_title title{0x4C, 0x47, 0x5A, 0x67, 0x72, 0xA9, 0xA1, 0x11};  // the capture's
+    bytes apdu;
+    EXPECT_FALSE(
+        enc.encrypt(c.plaintext, c.keys.key, std::nullopt, title, frame_counter, 0x20, apdu));
+    return telegram_encoder::segment_hdlc(apdu);
+}
+
+// meter.layout from the YAML: a push no layout fits is said once with a layout to fill in
+// (not once per push) and counted; after SIGHUP with the user's layout its values come out.
+TEST(service, a_push_no_layout_fits_is_said_once_and_the_users_layout_names_it) {
+    rig r;
+    const std::string device = r.uart.link().string();
+    auto config_with = [&](const std::string& layout) {
+        return "serial:\n  device: " + device + "\n  idle_gap_ms: 1000\nmeter:\n  key: \"" +
+               key_hex("lgz_e450_netzburgenland_amsreader_gh501_2") + "\"\n  layout: " + layout +
+               "\nlog:\n  level: info\n";
+    };
+    write_file(r.config, config_with("wiener-netze"));
+    child_process d(
+        {binary, "run", "--config", r.config, "--no-mqtt", "--print", "--log-target", "stderr"});
+    ASSERT_TRUE(d.wait_for_stderr("open", 10s)) << d.err();
+    const std::string skeleton = "layout: [skip, skip, skip, skip, skip, skip, skip, skip";
+    r.uart.send_push(burgenland_push(0x00300001));
+    r.uart.send_push(burgenland_push(0x00300002));
+    ASSERT_TRUE(d.wait_for_stdout_lines(2, 10s)) << d.err();
+    EXPECT_EQ(count_of(d.err(), skeleton), 1u) << d.err();
+    EXPECT_NE(d.err().find("meter.layout is wiener-netze"), std::string::npos) << d.err();
+    EXPECT_EQ(d.out().find("w_p"), std::string::npos) << d.out();
+
+    write_file(r.config,
+               config_with("[1-0:32.7.0 V, 1-0:52.7.0 V, 1-0:72.7.0 V, 1-0:31.7.0 A scaler -2, "
+                           "1-0:51.7.0 A scaler -2, 1-0:71.7.0 A scaler -2, 1-0:1.7.0 W, "
+                           "1-0:2.7.0 W, 1-0:1.8.0 Wh, 1-0:2.8.0 Wh, skip, skip, skip, "
+                           "0-0:96.1.0]"));
+    d.signal(SIGHUP);
+    ASSERT_TRUE(d.wait_for_stderr("meter.layout is now your list of 14 positions", 10s)) << d.err();
+    r.uart.send_push(burgenland_push(0x00300003));
+    ASSERT_TRUE(d.wait_for_stdout_lines(3, 10s)) << d.err();
+    const auto j = nlohmann::json::parse(d.out_lines().at(2));
+    EXPECT_EQ(j.at("w_p"), 31358606);
+    EXPECT_EQ(j.at("u1"), 236);
+    EXPECT_EQ(j.at("meter_number"), "30137181");
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait(10s), 0) << d.err();
+    EXPECT_EQ(count_of(d.err(), skeleton), 1u) << d.err();
+    EXPECT_NE(d.err().find("2 pushes with values left out (no layout fits)"), std::string::npos)
+        << d.err();
 }
 
 // 100 SIGHUPs in a second, each with other MQTT settings, while the broker is away: the
