@@ -105,6 +105,11 @@ class telegram_decoder {
     // Decodes one complete APDU (ciphered DBh/DCh or a plain 0Fh data-notification) into
     // `out`. A decryption without a tag whose result does not parse is not_a_valid_apdu.
     std::error_code decode_apdu(std::span<const std::uint8_t> apdu, reading& out);
+    // Decodes `bytes` that are one bare APDU and nothing else, as peers' dumps and a meter's
+    // documentation give them: what decode_apdu takes, or general-block-transfer blocks (E0h,
+    // IEC 62056-5-3) back to back that join into one. Bytes after the APDU or its last block
+    // are trailing_bytes; blocks that end before the last one are incomplete_push.
+    std::error_code decode_bare(std::span<const std::uint8_t> bytes, reading& out);
 
     // The plaintext of the last decrypted APDU (for debugging and golden tests).
     std::span<const std::uint8_t> last_plaintext() const noexcept { return plaintext_; }
@@ -156,6 +161,7 @@ class telegram_decoder {
 
     link_layer link_ = link_layer::auto_detect;
     layout_choice layout_;
+    std::vector<std::uint8_t> joined_;  // decode_bare's joined blocks
     link_layer detected_ = link_layer::auto_detect;
     mbus_frame_assembler assembler_;
     hdlc_frame_assembler hdlc_;

@@ -1,8 +1,10 @@
 #include "decode_command.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 #include "capture_reader.hpp"
+#include "evn_mbus/apdu_tag.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hex.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
@@ -75,6 +77,27 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     std::size_t failed = 0;
     std::size_t total = 0;
     std::size_t since_frame = 0;  // line bytes since the last event
+    // An input that starts like a bare 0Fh or E0h APDU (a peer's dump, an operator's
+    // document) may be one: it has no framing to find it by. It is held back, up to
+    // `head_max` bytes, and decoded whole at the end; if it is longer or does not decode as
+    // one, it goes through the decoder as any capture (a raw capture may start mid-frame).
+    std::vector<std::uint8_t> head;
+    constexpr std::size_t head_max = 16384;
+    bool holding = options.link == link_layer::auto_detect || options.link == link_layer::apdu;
+    bool started = false;
+    const auto print = [&](const reading& r) {
+        // Flushed line by line: a reader at the other end of a pipe sees each telegram as it
+        // completes.
+        out << to_json(r).dump() << std::endl;
+        if (r.layout == value_layout::untagged && r.untagged_values > 0) {
+            if (std::string shape = shape_key(r); shape != advised_shape) {
+                err << prefix << "telegram " << telegrams << ": "
+                    << layout_advice(r, layout_setting_text(options.layout))
+                    << " (here: --layout \"[...]\")\n";
+                advised_shape = std::move(shape);
+            }
+        }
+    };
     const auto drain = [&] {
         for (;;) {
             const decode_event ev = decoder.next();
@@ -86,18 +109,26 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
                 report(err, telegrams, ev);
                 continue;
             }
-            // Flushed line by line: a reader at the other end of a pipe sees each telegram
-            // as it completes.
-            out << to_json(*ev.value).dump() << std::endl;
-            if (ev.value->layout == value_layout::untagged && ev.value->untagged_values > 0) {
-                if (std::string shape = shape_key(*ev.value); shape != advised_shape) {
-                    err << prefix << "telegram " << telegrams << ": "
-                        << layout_advice(*ev.value, layout_setting_text(options.layout))
-                        << " (here: --layout \"[...]\")\n";
-                    advised_shape = std::move(shape);
-                }
-            }
+            print(*ev.value);
         }
+    };
+    // Takes bytes of the input: held back while it may be one bare APDU, else decoded.
+    const auto take = [&](const std::vector<std::uint8_t>& b) {
+        if (!started && !b.empty()) {
+            started = true;
+            holding = holding && (b[0] == apdu_tag::data_notification ||
+                                  b[0] == apdu_tag::general_block_transfer);
+        }
+        if (holding) {
+            head.insert(head.end(), b.begin(), b.end());
+            if (head.size() <= head_max) return;
+            holding = false;  // too long for one APDU
+            decoder.feed(head);
+            drain();
+            return;
+        }
+        decoder.feed(b);
+        drain();
     };
     const auto bad_input = [&](const std::string& problem) {
         err << prefix << in.name() << " is not a capture (" << reader.format_name()
@@ -119,8 +150,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         if (!problem.empty()) return bad_input(problem);
         total += bytes.size();
         since_frame += bytes.size();
-        decoder.feed(bytes);
-        drain();
+        take(bytes);
         if (since_frame > options.max_bytes_without_frame) {
             err << prefix << "stopped: " << since_frame << " bytes of " << in.name()
                 << " without a single M-Bus or HDLC frame or APDU; this is not a capture of a "
@@ -134,10 +164,29 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     problem = reader.finish(bytes);
     if (!problem.empty()) return bad_input(problem);
     total += bytes.size();
-    decoder.feed(bytes);
+    take(bytes);
+    std::error_code bare_error;
+    if (holding) {
+        reading r;
+        bare_error = decoder.decode_bare(head, r);
+        if (!bare_error) {
+            telegrams = 1;
+            print(r);
+            return 0;
+        }
+        decoder.feed(head);  // not one bare APDU, or a damaged one: as any capture
+    }
     // The end of the input: partial frames and pushes are reported now.
     decoder.end_of_input();
     drain();
+    if (telegrams == 0 && bare_error) {
+        // Nothing else in it either: it was meant as a bare APDU, and this is what is wrong.
+        decode_event ev;
+        ev.what = decode_event::kind::error;
+        ev.error = bare_error;
+        report(err, 1, ev);
+        return 1;
+    }
     if (telegrams == 0) {
         err << prefix << "no M-Bus telegram found in the input, nor an HDLC one, nor a bare APDU ("
             << total << " bytes";

@@ -360,6 +360,37 @@ void telegram_decoder::add_link_event(const reassembly_event& r, link_layer link
     }
 }
 
+std::error_code telegram_decoder::decode_bare(std::span<const std::uint8_t> bytes, reading& out) {
+    if (bytes.empty() || bytes[0] != apdu_tag::general_block_transfer) {
+        return decode_apdu(bytes, out);
+    }
+    out.clear();
+    block_transfer_reassembler blocks;
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        // E0h, block-control, block-number (2), block-number-ack (2), then the block-data's
+        // A-XDR length: the block's end.
+        std::size_t end = pos + 6;
+        std::size_t length = 0;
+        if (!read_axdr_length(bytes, end, length) || length > bytes.size() - end) {
+            return errc::bad_block_transfer;
+        }
+        end += length;
+        const auto block = bytes.subspan(pos, end - pos);
+        const reassembly_event ev = blocks.add(block, block);
+        if (ev.what == reassembly_event::kind::error) return ev.error;
+        if (ev.what == reassembly_event::kind::telegram) {
+            if (end != bytes.size()) return errc::trailing_bytes;
+            joined_.assign(ev.apdu.begin(), ev.apdu.end());
+            auto ec = decode_apdu(joined_, out);
+            out.block_transfer = true;
+            return ec;
+        }
+        pos = end;
+    }
+    return errc::incomplete_push;
+}
+
 std::error_code telegram_decoder::decode_apdu(std::span<const std::uint8_t> apdu, reading& out) {
     out.clear();
     checked_ = false;

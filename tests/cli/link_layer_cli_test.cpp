@@ -1,6 +1,6 @@
 // HDLC and the P1 port's bare APDU through the command-line tool: `evn-mbus decode` on the
-// real capture files, and `evn-mbus simulate --link-layer hdlc|hdlc-gbt|apdu` writing pushes
-// that decode to what it says.
+// real capture files and on bare APDUs (0Fh, E0h blocks), and `evn-mbus simulate --link-layer
+// hdlc|hdlc-gbt|apdu` writing pushes that decode to what it says.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -95,6 +95,70 @@ TEST(p1_decode_cli, a_wrong_key_is_said_for_a_single_push) {
 
 // A bare APDU without a tag is taken by --link apdu only: auto-detection wants a tag or a
 // DSMR checksum to have checked it (a link push read from its middle could decrypt too).
+// An input that is one bare APDU without any framing, as peers' dumps and the operators'
+// documents give them: a plain data-notification (0Fh), or general-block-transfer blocks
+// (E0h) back to back. They decode to what the framed capture decodes to.
+TEST(bare_apdu_decode_cli, a_plain_data_notification_decodes_as_its_capture_does) {
+    const capture& c = capture_by_id("shrdzm_siemens_im350_wels_frame2");
+    const auto framed = run_process(decode_args(c));
+    ASSERT_EQ(framed.status, 0) << framed.err;
+    const auto framed_json = parse_json_lines(framed.out).at(0);
+    // The capture's plaintext: the same push, without HDLC and without encryption.
+    const auto bare =
+        run_process({binary, "decode", "--key", to_hex(c.keys.key)}, to_hex(c.plaintext) + "\n");
+    ASSERT_EQ(bare.status, 0) << bare.err;
+    EXPECT_EQ(bare.err, "");
+    auto bare_json = parse_json_lines(bare.out).at(0);
+    EXPECT_EQ(bare_json.at("w_p"), 3532035);
+    // Only what encryption adds differs: the system title and frame counter.
+    for (const auto& [k, v] : framed_json.items()) {
+        if (k == "system_title" || k == "frame_counter" || k == "security") continue;
+        EXPECT_EQ(bare_json[k], v) << k;
+    }
+    // --link apdu takes it too; --link hdlc does not look for it.
+    EXPECT_EQ(run_process({binary, "decode", "--key", to_hex(c.keys.key), "--link", "apdu"},
+                          to_hex(c.plaintext))
+                  .status,
+              0);
+    const auto hdlc = run_process({binary, "decode", "--key", to_hex(c.keys.key), "--link", "hdlc"},
+                                  to_hex(c.plaintext));
+    EXPECT_EQ(hdlc.status, 1);
+    EXPECT_EQ(hdlc.out, "");
+    // One byte more than the notification: said, not decoded.
+    const auto longer =
+        run_process({binary, "decode", "--key", to_hex(c.keys.key)}, to_hex(c.plaintext) + "00");
+    EXPECT_EQ(longer.status, 1);
+    EXPECT_NE(longer.err.find("[trailing_bytes]"), std::string::npos) << longer.err;
+}
+
+// The real Landis+Gyr E450 push's three blocks, taken out of their HDLC frames (header of
+// 9 bytes, the LLC E6 E7 00 before the first block; FCS and flag at the end).
+TEST(bare_apdu_decode_cli, general_block_transfer_blocks_decode_as_their_capture_does) {
+    const capture& c = capture_by_id("lgz_e450_landis_gyr_e450");
+    ASSERT_EQ(c.frames.size(), 3u);
+    std::string blocks;
+    for (std::size_t i = 0; i < c.frames.size(); ++i) {
+        const bytes& f = c.frames[i];
+        const std::size_t from = i == 0 ? 12 : 9;
+        ASSERT_EQ(f[from], 0xE0) << "frame " << i;
+        blocks += to_hex(std::span<const std::uint8_t>(f).subspan(from, f.size() - from - 3));
+    }
+    const auto framed = run_process(decode_args(c));
+    ASSERT_EQ(framed.status, 0) << framed.err;
+    std::vector<std::string> args{
+        binary, "decode", "--key", to_hex(c.keys.key), "--auth-key", to_hex(*c.keys.auth_key)};
+    const auto bare = run_process(args, blocks);
+    ASSERT_EQ(bare.status, 0) << bare.err;
+    EXPECT_EQ(bare.err, "");
+    EXPECT_EQ(parse_json_lines(bare.out).at(0), parse_json_lines(framed.out).at(0));
+
+    // The last block missing: the push is incomplete, and said so.
+    const auto cut = run_process(args, blocks.substr(0, blocks.rfind("E0C0")));
+    EXPECT_EQ(cut.status, 1);
+    EXPECT_NE(cut.err.find("[incomplete_push]"), std::string::npos) << cut.err;
+    EXPECT_EQ(cut.out, "");
+}
+
 TEST(p1_decode_cli, an_unchecked_bare_apdu_needs_link_apdu) {
     temp_dir dir;
     const auto sim =

@@ -102,5 +102,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto chunks = evn_mbus::fuzz::line_script(line);
     evn_mbus::fuzz::check_chunking_does_not_matter(
         chunks, [&](const auto& c) { return run(keys, link, c, line.size()); });
+    // The same bytes as one bare APDU (decode --link auto on an input starting 0Fh or E0h):
+    // an error code or a reading, never a crash; a second call gives the same answer.
+    evn_mbus::telegram_decoder bare(keys);
+    evn_mbus::reading r;
+    const auto first = bare.decode_bare(line, r);
+    const std::size_t values = r.values.size();
+    if (bare.decode_bare(line, r) != first || r.values.size() != values) __builtin_trap();
     return 0;
 }
