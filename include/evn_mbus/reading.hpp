@@ -49,12 +49,14 @@ enum class value_layout : std::uint8_t {
     netz_burgenland,     // {U L1-L3, I L1-L3, P+, P-, A+, A-, angles L1-L3, meter number}
                          // (Landis+Gyr E450)
     configured,          // plain values placed by the user's own layout (push_layout.hpp)
+    capture_list,        // the push's own capture-object list first, then the values
+                         // (Landis+Gyr E450, Stadtwerke Klagenfurt)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
     dsmr,                // DSMR P1 text lines, each with its OBIS code (dsmr_telegram.hpp)
 };
 
 // "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels",
-// "netz-burgenland", "configured", "untagged", "dsmr", "empty".
+// "netz-burgenland", "configured", "capture-list", "untagged", "dsmr", "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->

@@ -27,6 +27,13 @@
 // The separate time and date of kaernten-netz and eww-wels are not values: the push's own date-time
 // (which carries the UTC deviation) is the clock. Empty message strings are left out.
 //
+// Pushes that carry their own capture-object list (the push setup's attribute 2, IEC 62056-6-2
+// class 40; Landis+Gyr E450 at Stadtwerke Klagenfurt): a top structure whose first element is
+// an array of {class_id, logical name, attribute, data index}, one per element, the first one
+// the list itself (class 40, attribute 2). Each further element is the value of its entry's
+// object: attribute 2 is the value under its OBIS code, attribute 3 a register's {scaler,
+// unit} for the value with the same code; other attributes are left out.
+//
 // The user's own layout (meter.layout, push_layout.hpp) is tried first: it matches a body whose
 // top structure has as many elements as it has positions, each one that is not skipped a
 // plain element (not a structure or array); numbers get its OBIS code, scaler and unit,

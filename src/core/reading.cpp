@@ -23,6 +23,8 @@ std::string_view layout_name(value_layout layout) noexcept {
             return "netz-burgenland";
         case value_layout::configured:
             return "configured";
+        case value_layout::capture_list:
+            return "capture-list";
         case value_layout::untagged:
             return "untagged";
         case value_layout::dsmr:

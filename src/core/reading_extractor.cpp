@@ -39,6 +39,8 @@ struct push_profile {
     std::span<const slot> slots;
 };
 
+constexpr std::uint64_t push_setup_class = 40;  // IEC 62056-6-2 4.4.8
+
 constexpr obis_code electricity(std::uint8_t c, std::uint8_t d) {
     return obis_code{{1, 0, c, d, 0, 255}};
 }
@@ -121,6 +123,9 @@ class extractor {
         if (user_layout_fits()) {
             apply_user_layout();
             out_.layout = value_layout::configured;
+        } else if (has_capture_list()) {
+            apply_capture_list();
+            out_.layout = value_layout::capture_list;
         } else if (const push_profile* profile = matching_profile()) {
             apply(*profile);
             out_.layout = profile->layout;
@@ -176,6 +181,68 @@ class extractor {
                 v.scaler = p.scaler;
                 v.unit = p.unit;
                 v.has_scaler_unit = true;
+            }
+        }
+    }
+
+    // {array of N capture-object definitions, value 1, ..., value N-1}: the push setup's own
+    // attribute 2 (push_object_list, IEC 62056-6-2 class 40) first, as the object list's first
+    // entry says, then one value per further entry. Each definition is {long-unsigned
+    // class_id, octet-string(6) logical_name, integer attribute_index, long-unsigned
+    // data_index}.
+    bool has_capture_list() const {
+        if (nodes_.size() < 2 || nodes_[0].type != axdr_type::structure) return false;
+        const std::uint32_t count = nodes_[0].count;
+        const axdr_node& list = nodes_[1];
+        if (count < 2 || list.type != axdr_type::array || list.count != count) return false;
+        std::size_t i = 2;
+        for (std::uint32_t k = 0; k < list.count; ++k) {
+            if (!is_capture_definition(i)) return false;
+            i += nodes_[i].subtree;
+        }
+        // The first entry names the push setup's object list (class 40, attribute 2).
+        return nodes_[3].uint_value == push_setup_class && nodes_[5].int_value == 2;
+    }
+
+    bool is_capture_definition(std::size_t i) const {
+        if (i + 4 >= nodes_.size()) return false;
+        const axdr_node& n = nodes_[i];
+        return n.type == axdr_type::structure && n.count == 4 && n.subtree == 5 &&
+               nodes_[i + 1].type == axdr_type::long_unsigned && is_obis(nodes_[i + 2]) &&
+               nodes_[i + 3].type == axdr_type::integer &&
+               nodes_[i + 4].type == axdr_type::long_unsigned;
+    }
+
+    void apply_capture_list() {
+        const axdr_node& list = nodes_[1];
+        std::size_t def = 2 + nodes_[2].subtree;  // the first entry is the list itself
+        std::size_t value = 1 + list.subtree;
+        const std::size_t first_value = out_.values.size();
+        for (std::uint32_t k = 1; k < list.count; ++k) {
+            const obis_code code = *obis_code::from_bytes(bytes(nodes_[def + 2]));
+            const std::int64_t attribute = nodes_[def + 3].int_value;
+            const axdr_node& n = nodes_[value];
+            if (attribute == 2 && !n.is_container()) {
+                add_value(code, n);  // the value of a data, register or clock object
+            } else if (attribute == 3 && is_scaler_unit(value)) {
+                scaler_units_.push_back({code,
+                                         static_cast<std::int8_t>(nodes_[value + 1].int_value),
+                                         static_cast<std::uint8_t>(nodes_[value + 2].int_value)});
+            } else if (n.is_number()) {
+                ++out_.untagged_values;  // an attribute evn-mbus does not publish
+            }
+            def += nodes_[def].subtree;
+            value += n.subtree;
+        }
+        // A register's scaler and unit, sent as its attribute 3 beside its value.
+        for (const auto& su : scaler_units_) {
+            for (std::size_t v = first_value; v < out_.values.size(); ++v) {
+                obis_value& o = out_.values[v];
+                if (o.code == su.code && o.is_number()) {
+                    o.scaler = su.scaler;
+                    o.unit = su.unit;
+                    o.has_scaler_unit = true;
+                }
             }
         }
     }
@@ -336,7 +403,8 @@ class extractor {
                 }
             }
             if (n.is_container()) {
-                walk(child);
+                // {class, OBIS, attribute, index} names an object; its integer is no value.
+                if (!is_capture_definition(child)) walk(child);
             } else {
                 unpaired(n);
             }
@@ -396,6 +464,12 @@ class extractor {
     const std::vector<axdr_node>& nodes_;
     const layout_choice& layout_;
     reading& out_;
+    struct scaler_unit {
+        obis_code code;
+        std::int8_t scaler;
+        std::uint8_t unit;
+    };
+    std::vector<scaler_unit> scaler_units_;
     std::optional<std::chrono::sys_seconds> loose_clock_;
     std::string loose_number_;
     int number_rank_ = untagged_meter_id_rank;  // of out_.meter_number (meter_id_rank)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evn_mbus/axdr_writer.hpp"
+#include "evn_mbus/cosem_datetime.hpp"
 #include "evn_mbus/push_layout.hpp"
 #include "fixture_loader.hpp"
 #include "reading_text.hpp"
@@ -221,6 +222,55 @@ TEST(user_layout, an_obis_tagged_push_is_walked_as_before) {
     EXPECT_EQ(after.values.size(), before.values.size());
     EXPECT_EQ(after.named("w_p"), before.named("w_p"));
     EXPECT_TRUE(after.shape.empty());
+}
+
+// ---- pushes with their own capture-object list (Stadtwerke Klagenfurt's E450; synthetic:
+// no capture with its key is published) ------------------------------------------------------
+
+// {class, OBIS, attribute, data index}, as the push setup's object list has them.
+void definition(axdr_writer& w, std::uint16_t class_id, const obis_code& code, std::int8_t attr) {
+    w.structure(4).uint16(class_id).obis(code).int8(attr).uint16(0);
+}
+
+const obis_code push_setup{{0, 0, 25, 9, 0, 255}};
+
+bytes capture_list_push(std::uint16_t first_class) {
+    const cosem_datetime t{2026, 12, 7, 1, 10, 0, 0, 0, -60, 0x00};
+    return notification([&](axdr_writer& w) {
+        w.structure(7).array(7);
+        definition(w, first_class, push_setup, 2);
+        definition(w, 8, obis_clock, 2);
+        definition(w, 1, obis_meter_number, 2);
+        definition(w, 3, electricity(1, 8), 2);
+        definition(w, 3, electricity(1, 8), 3);
+        definition(w, 3, electricity(31, 7), 2);
+        definition(w, 3, electricity(31, 7), 3);
+        w.date_time_octets(t).octet_string_text("1LGZ0012345678").uint32(4567890);
+        w.scaler_unit(0, 30).uint16(123).scaler_unit(-2, 33);
+    });
+}
+
+TEST(capture_list, synthetic_values_are_named_by_the_push_s_own_list) {
+    const reading r = decode_with(capture_list_push(40), {});
+    EXPECT_EQ(r.layout, value_layout::capture_list);
+    EXPECT_EQ(layout_name(r.layout), "capture-list");
+    EXPECT_EQ(r.untagged_values, 0u);
+    EXPECT_EQ(r.meter_number, "1LGZ0012345678");
+    ASSERT_TRUE(r.clock.has_value());
+    EXPECT_EQ(format_utc(*r.clock), "2026-12-07T09:00:00Z");
+    EXPECT_EQ(r.named("w_p"), 4567890.0);
+    EXPECT_EQ(unit_of(r, electricity(1, 8)), "Wh");
+    EXPECT_DOUBLE_EQ(*r.named("i1"), 1.23);  // 123, scaler -2 from its attribute 3
+    EXPECT_EQ(r.values.size(), 4u);          // clock, meter number, A+, I1
+}
+
+TEST(capture_list, synthetic_object_definitions_are_never_taken_for_values) {
+    // The same push, but its list does not start with the push setup: not a capture list.
+    // The definitions {3, 1-0:1.8.0, 2, 0} must not make A+ = 2.
+    const reading r = decode_with(capture_list_push(1), {});
+    EXPECT_NE(r.layout, value_layout::capture_list);
+    EXPECT_EQ(r.find(electricity(1, 8)), nullptr) << r.values.size();
+    EXPECT_EQ(r.find(electricity(31, 7)), nullptr);
 }
 
 }  // namespace
