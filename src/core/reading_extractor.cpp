@@ -14,6 +14,22 @@ bool is_printable(std::span<const std::uint8_t> b) noexcept {
     return true;
 }
 
+// Bytes as text: a valid date-time in UTC (returned too), printable text as it is, else hex.
+std::optional<std::chrono::sys_seconds> bytes_text(std::span<const std::uint8_t> b,
+                                                   std::string& out) {
+    const auto dt = cosem_datetime::parse(b);
+    const auto utc = dt ? dt->to_utc() : std::nullopt;
+    if (utc) {
+        format_utc(*utc, out);
+    } else if (is_printable(b)) {
+        // (char*, size): libstdc++ builds a temporary string for other iterator types.
+        out.assign(reinterpret_cast<const char*>(b.data()), b.size());
+    } else {
+        to_hex(b, out);
+    }
+    return utc;
+}
+
 // ---- push profiles with implied OBIS codes (reading_extractor.hpp) ---------------------------
 
 enum class slot_kind : std::uint8_t {
@@ -258,16 +274,7 @@ class extractor {
             if (n.is_container()) {
                 e.preview = std::to_string(n.count) + " elements";
             } else if (n.is_bytes()) {
-                const auto b = bytes(n);
-                const auto dt = cosem_datetime::parse(b);
-                const auto utc = dt ? dt->to_utc() : std::nullopt;
-                if (utc) {
-                    format_utc(*utc, e.preview);
-                } else if (is_printable(b)) {
-                    e.preview.assign(reinterpret_cast<const char*>(b.data()), b.size());
-                } else {
-                    to_hex(b, e.preview);
-                }
+                bytes_text(bytes(n), e.preview);
             } else if (n.is_unsigned_integer()) {
                 e.preview = std::to_string(n.uint_value);
             } else if (n.type == axdr_type::float32 || n.type == axdr_type::float64) {
@@ -425,17 +432,8 @@ class extractor {
         }
         if (n.is_bytes()) {
             const auto b = bytes(n);
-            const auto dt = cosem_datetime::parse(b);
-            const auto utc = dt ? dt->to_utc() : std::nullopt;
             v.text = out_.take_text();
-            if (utc) {
-                format_utc(*utc, v.text);
-            } else if (is_printable(b)) {
-                // (char*, size): libstdc++ builds a temporary string for other iterator types.
-                v.text.assign(reinterpret_cast<const char*>(b.data()), b.size());
-            } else {
-                to_hex(b, v.text);
-            }
+            const auto utc = bytes_text(b, v.text);
             if (code == obis_clock && utc) out_.clock = utc;
             if (const int rank = meter_id_rank(code);
                 rank != 0 && rank < number_rank_ && is_printable(b)) {
