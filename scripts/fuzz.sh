@@ -6,7 +6,7 @@
 #
 #   scripts/fuzz.sh [target...]       targets: mbus_frame_assembler telegram_decoder axdr
 #                                     dlms_security config_loader hdlc_frame_assembler
-#                                     dsmr_telegram (default: all that exist)
+#                                     dsmr_telegram mbus_records (default: all that exist)
 #   FUZZ_SECONDS=60                   fuzzing time per target
 #   FUZZ_JOBS=<nproc>                 targets fuzzed at the same time (at most nproc)
 #   FUZZ_UPDATE_CORPUS=1              merge what was found into tests/fuzz/corpus/<target>/
@@ -40,7 +40,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPI
     -DEVN_MBUS_FUZZ=ON -DEVN_MBUS_WERROR=OFF -DEVN_MBUS_BUILD_BENCH=OFF >/dev/null
 
 all="mbus_frame_assembler telegram_decoder axdr dlms_security config_loader hdlc_frame_assembler
-    dsmr_telegram"
+    dsmr_telegram mbus_records"
 if [ $# -gt 0 ]; then
     targets="$*"
 else

@@ -59,11 +59,17 @@ enum class errc {
     // the plaintext of the P1 APDU.
     dsmr_bad_crc,    // the CRC-16 after "!" does not match the telegram
     dsmr_malformed,  // no "/" header, no "!" end, or a line that is not OBIS(value)
+    // EN 13757-3 application layer with OMS security (AMIS meters of Netz Oberoesterreich:
+    // CI 5Bh, short header, mode 5 AES-128-CBC, DIF/VIF records).
+    oms_bad_header,        // short header cut off, or an encrypted length not whole blocks
+    oms_unsupported_mode,  // a security mode other than none or 5 (AES-128-CBC)
+    oms_not_decrypted,     // the plaintext does not start with 2F 2F: the key is wrong
+    mbus_bad_record,       // a DIF/VIF record runs past the end or is malformed
 };
 
 // The last code: the error table (error.cpp) and its test check that every code up to it
 // has a row.
-inline constexpr errc last_errc = errc::dsmr_malformed;
+inline constexpr errc last_errc = errc::mbus_bad_record;
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.
 std::string_view error_name(errc e) noexcept;

@@ -48,7 +48,9 @@ struct mbus_frame {
 // Result of one next() call, in the style of an incremental parser: a frame, an error about
 // one dropped candidate frame, or "feed me more".
 struct mbus_frame_event {
-    enum class kind { need_more, frame, error };
+    // control: a short frame (10h C A CS 16h), reported only when asked for
+    // (report_short_frames); `frame` has its C and A, no spans.
+    enum class kind { need_more, frame, error, control };
     kind what = kind::need_more;
     mbus_frame frame;       // valid for kind::frame until the next feed()/next()/on_idle_gap()
     std::error_code error;  // for kind::error
@@ -73,12 +75,16 @@ class mbus_frame_assembler {
     // complete. Subsequent next() calls report it as truncated_frame and rescan what follows
     // its start byte; the buffer is empty once next() returns need_more.
     void on_idle_gap() noexcept { buf_.on_idle_gap(); }
+    // Short frames become kind::control events instead of being skipped: a reader that must
+    // answer the meter (an AMIS meter's SND_NKE) needs to see them.
+    void report_short_frames(bool on) noexcept { report_short_ = on; }
 
     // Bytes buffered but not yet decided on.
     std::size_t buffered() const noexcept { return buf_.buffered(); }
     const stats& statistics() const noexcept { return stats_; }
 
   private:
+    bool report_short_ = false;
     frame_buffer buf_;
     stats stats_;
 };

@@ -51,12 +51,13 @@ enum class value_layout : std::uint8_t {
     configured,          // plain values placed by the user's own layout (push_layout.hpp)
     capture_list,        // the push's own capture-object list first, then the values
                          // (Landis+Gyr E450, Stadtwerke Klagenfurt)
+    mbus_records,        // EN 13757-3 DIF/VIF records (AMIS meters, mbus_records.hpp)
     untagged,            // plain values in no known profile: left out (reading::untagged_values)
     dsmr,                // DSMR P1 text lines, each with its OBIS code (dsmr_telegram.hpp)
 };
 
 // "obis-tagged", "wiener-netze", "wiener-netze-im350", "kaernten-netz", "eww-wels",
-// "netz-burgenland", "configured", "capture-list", "untagged", "dsmr", "empty".
+// "netz-burgenland", "configured", "capture-list", "mbus-records", "untagged", "dsmr", "empty".
 std::string_view layout_name(value_layout layout) noexcept;
 
 // The company a DLMS FLAG id (the system title's first three letters) stands for: "KFM" ->
@@ -72,8 +73,10 @@ struct shape_element {
 };
 
 struct reading {
-    system_title title{};             // sender's system title (empty for plaintext pushes)
-    std::uint32_t frame_counter = 0;  // GCM invocation counter
+    system_title title{};  // sender's system title (empty for plaintext pushes)
+    // GCM invocation counter; for EN 13757-3 (AMIS) pushes the meter clock in seconds since
+    // 1970 (the access number when no clock was sent)
+    std::uint32_t frame_counter = 0;
     std::uint8_t security_control = 0;
     bool encrypted = false;
     bool tag_verified = false;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -39,6 +40,7 @@
 #include "evn_mbus/link_layer.hpp"
 #include "evn_mbus/mbus_frame_assembler.hpp"
 #include "evn_mbus/mbus_reassembler.hpp"
+#include "evn_mbus/oms_frame.hpp"
 #include "evn_mbus/push_layout.hpp"
 #include "evn_mbus/reading.hpp"
 
@@ -57,7 +59,9 @@ struct decoder_options {
 };
 
 struct decode_event {
-    enum class kind { need_more, reading, error };
+    // answer: write `answer` to the meter now (an AMIS meter waits for E5h after its SND_NKE
+    // and after every SND_UD to the reader's address F0h, EN 13757-2 5.7.4); then call next().
+    enum class kind { need_more, reading, error, answer };
     kind what = kind::need_more;
     const reading* value = nullptr;  // kind::reading: valid until the next call on the decoder
     std::error_code error;           // kind::error
@@ -68,7 +72,11 @@ struct decode_event {
     // (estimated from its length; 0 when not known).
     unsigned frames = 0;
     unsigned frames_expected = 0;
+    std::span<const std::uint8_t> answer{};  // kind::answer: the bytes to write (static)
 };
+
+// The primary address an AMIS meter sends to (EN 13757-2: the reader is its slave).
+inline constexpr std::uint8_t amis_reader_address = 0xF0;
 
 class telegram_decoder {
   public:
@@ -133,7 +141,12 @@ class telegram_decoder {
         bool tentative = false;  // a bare APDU seen in auto mode: it sets the link if it decodes
         unsigned frames = 0;     // incomplete_push: see decode_event
         unsigned frames_expected = 0;
+        bool answer = false;  // answer the meter with E5h
+        bool oms = false;     // EN 13757-3 user data (CI 5Bh ...) in oms_store_'s front
     };
+
+    // An EN 13757-3 telegram (oms_frame.hpp, mbus_records.hpp) into `out`.
+    std::error_code decode_oms(std::span<const std::uint8_t> user_data, reading& out);
 
     std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
     // The APDU framer takes part: forced, or auto before an M-Bus or HDLC frame came.
@@ -181,6 +194,11 @@ class telegram_decoder {
     reading reading_;
     stats stats_;
     std::vector<queued> queue_;
+    // The user data and frame of each queued EN 13757-3 telegram, oldest first; the one being
+    // reported is moved to oms_current_ so that its spans stay valid until the next call.
+    std::deque<std::vector<std::uint8_t>> oms_store_;
+    std::vector<std::uint8_t> oms_current_;
+    oms_decryptor oms_;
     std::size_t queue_pos_ = 0;
     bool ended_ = false;  // end_of_input() came: check the reassemblers once the bytes ran out
     std::vector<std::uint8_t> incomplete_raw_;  // the frames of an incomplete push, for `raw`

@@ -248,8 +248,17 @@ void config_reader::read_layout(const entry& e, layout_choice& out) {
         std::size_t index = 0;
         for (const auto& item : e.value) {
             ++index;
-            entry element{e.path + " element " + std::to_string(index), item, position_of(item),
-                          position_of(item)};
+            position at = position_of(item);
+            if (at.line == 0) at = e.value_pos;  // yaml-cpp gives some nodes no mark
+            entry element{e.path + " element " + std::to_string(index), item, at, at};
+            if (item.IsNull()) {
+                // Deleting the line would move every later element: skip keeps its place.
+                // (yaml-cpp marks an empty element at the next one: the list's place instead.)
+                add(e.path, e.value_pos,
+                    element.path + " is empty; write skip for an element that is not wanted");
+                ok = false;
+                continue;
+            }
             const auto v = text(element, false);
             if (!v) {
                 ok = false;
@@ -262,6 +271,17 @@ void config_reader::read_layout(const entry& e, layout_choice& out) {
                     element.path + " (" + quote(*v) + "): " + std::string(problem.what));
                 ok = false;
                 continue;
+            }
+            if (!p->skip) {
+                for (std::size_t i = 0; i < own.positions.size(); ++i) {
+                    if (!own.positions[i].skip && own.positions[i].code == p->code) {
+                        add(e.path, at,
+                            element.path + " (" + quote(*v) +
+                                ") names the same OBIS code as element " + std::to_string(i + 1) +
+                                "; one of them is another value");
+                        ok = false;
+                    }
+                }
             }
             own.positions.push_back(*p);
         }

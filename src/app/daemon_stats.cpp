@@ -86,6 +86,7 @@ nlohmann::json daemon_stats::to_json(const std::string& version) const {
     j["mqtt_reconnects"] = mqtt_reconnects;
     j["mqtt_dropped"] = mqtt_dropped;
     j["pushes_without_layout"] = pushes_without_layout;
+    j["answers"] = answers;
     // By the frame counter: pushes that never arrived, and pushes not published because their
     // counter was seen before (duplicates) or is lower than the last one (backwards).
     j["frame_counter"] = {{"lost_pushes", counters.lost_pushes}, {"gaps", counters.gaps},

@@ -26,6 +26,7 @@ struct daemon_stats {
     plausibility_stats plausibility;  // impossible readings of untagged meters, by reason
     // Pushes whose plain values fit no layout (built-in or meter.layout): values left out.
     std::uint64_t pushes_without_layout = 0;
+    std::uint64_t answers = 0;  // acknowledgements written to an AMIS meter
 
     std::uint64_t failures_total() const noexcept;
     // "1234 telegrams ok, 3 failed (bad_checksum 2, truncated_frame 1), 4 pushes lost (2 gaps),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <set>
 
 #include "capture_reader.hpp"
 #include "evn_mbus/apdu_tag.hpp"
@@ -70,7 +71,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     }
 
     telegram_decoder decoder(keys, decoder_options{options.link, options.layout});
-    std::string advised_shape;  // said once per push shape, as the daemon does
+    std::set<std::string> advised_shapes;  // said once per push shape, as the daemon does
     capture_reader reader;
     std::vector<std::uint8_t> bytes;
     std::size_t telegrams = 0;
@@ -83,18 +84,20 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     // one, it goes through the decoder as any capture (a raw capture may start mid-frame).
     std::vector<std::uint8_t> head;
     constexpr std::size_t head_max = 16384;
-    bool holding = options.link == link_layer::auto_detect || options.link == link_layer::apdu;
+    // Not from a serial device or terminal, which never ends: its pushes are printed as they
+    // come.
+    bool holding = (options.link == link_layer::auto_detect || options.link == link_layer::apdu) &&
+                   !in.is_device();
     bool started = false;
     const auto print = [&](const reading& r) {
         // Flushed line by line: a reader at the other end of a pipe sees each telegram as it
         // completes.
         out << to_json(r).dump() << std::endl;
         if (r.layout == value_layout::untagged && r.untagged_values > 0) {
-            if (std::string shape = shape_key(r); shape != advised_shape) {
+            if (advised_shapes.insert(shape_key(r)).second) {
                 err << prefix << "telegram " << telegrams << ": "
                     << layout_advice(r, layout_setting_text(options.layout))
                     << " (here: --layout \"[...]\")\n";
-                advised_shape = std::move(shape);
             }
         }
     };
@@ -102,6 +105,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
         for (;;) {
             const decode_event ev = decoder.next();
             if (ev.what == decode_event::kind::need_more) break;
+            if (ev.what == decode_event::kind::answer) continue;  // a capture is not answered
             since_frame = 0;
             ++telegrams;
             if (ev.what == decode_event::kind::error) {
@@ -166,7 +170,7 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     total += bytes.size();
     take(bytes);
     std::error_code bare_error;
-    if (holding) {
+    if (holding && !head.empty()) {
         reading r;
         bare_error = decoder.decode_bare(head, r);
         if (!bare_error) {
@@ -179,14 +183,6 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
     // The end of the input: partial frames and pushes are reported now.
     decoder.end_of_input();
     drain();
-    if (telegrams == 0 && bare_error) {
-        // Nothing else in it either: it was meant as a bare APDU, and this is what is wrong.
-        decode_event ev;
-        ev.what = decode_event::kind::error;
-        ev.error = bare_error;
-        report(err, 1, ev);
-        return 1;
-    }
     if (telegrams == 0) {
         err << prefix << "no M-Bus telegram found in the input, nor an HDLC one, nor a bare APDU ("
             << total << " bytes";
@@ -194,6 +190,13 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
             err << " of " << reader.format_name();
         }
         err << ")\n";
+        if (bare_error) {
+            // It starts like a bare APDU: what is wrong with it as one.
+            err << prefix << "read as one bare APDU (it starts with "
+                << (head[0] == apdu_tag::data_notification ? "0F" : "E0")
+                << "), it fails: " << bare_error.message() << " [" << error_name(bare_error)
+                << "]\n";
+        }
         // Auto-detection takes a bare APDU only when a tag or a DSMR CRC checked it.
         if (options.link == link_layer::auto_detect && decoder.statistics().unchecked_apdus > 0) {
             err << prefix

@@ -91,4 +91,9 @@ long input_file::read(std::span<char> buffer, std::string& problem) {
     }
 }
 
+bool input_file::is_device() const noexcept {
+    struct stat st {};
+    return fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
 }  // namespace evn_mbus

@@ -24,6 +24,8 @@ class input_file {
     std::string open(const std::string& path);
     // What to call the input in a message: the path, or "standard input".
     const std::string& name() const noexcept { return name_; }
+    // A terminal or serial device: it never ends, so nothing may wait for its end.
+    bool is_device() const noexcept;
     // Waits for bytes: how many were read into `buffer`, 0 at the end of the input, -1 on an
     // error (then `problem` says what, as "cannot be read (Input/output error)").
     long read(std::span<char> buffer, std::string& problem);

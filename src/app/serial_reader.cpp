@@ -1,5 +1,7 @@
 #include "serial_reader.hpp"
 
+#include <boost/asio/write.hpp>
+
 #include <grp.h>
 #include <pwd.h>
 #include <sys/ioctl.h>
@@ -210,6 +212,28 @@ void serial_reader::read_some() {
             }
             read_some();
         });
+}
+
+bool serial_reader::write(std::span<const std::uint8_t> bytes) {
+    if (!port_.is_open()) return false;
+    to_write_.insert(to_write_.end(), bytes.begin(), bytes.end());
+    if (writing_.empty()) write_next();
+    return true;
+}
+
+void serial_reader::write_next() {
+    if (to_write_.empty() || !port_.is_open()) return;
+    writing_.swap(to_write_);
+    to_write_.clear();
+    asio::async_write(port_, asio::buffer(writing_),
+                      [this, alive = std::weak_ptr<bool>(alive_)](
+                          const boost::system::error_code& ec, std::size_t n) {
+                          if (alive.expired() || !*alive.lock()) return;
+                          bytes_written_ += n;
+                          writing_.clear();
+                          // A failed write: the read fails too and reopens the port.
+                          if (!ec) write_next();
+                      });
 }
 
 void serial_reader::arm_idle_timer() {

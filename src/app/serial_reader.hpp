@@ -48,6 +48,10 @@ class serial_reader {
     void stop();
     bool is_open() const noexcept { return port_.is_open(); }
     const serial_config& config() const noexcept { return config_; }
+    // Writes `bytes` to the meter (an AMIS meter's acknowledgement), after what is still being
+    // written; dropped, and false, while the port is closed.
+    bool write(std::span<const std::uint8_t> bytes);
+    std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
     // How often the port was opened again after it had been open (device lost and back).
@@ -74,6 +78,7 @@ class serial_reader {
     void schedule_reopen();
     void read_some();
     void arm_idle_timer();
+    void write_next();
     void fail(const std::string& what);
 
     boost::asio::io_context& io_;
@@ -90,6 +95,9 @@ class serial_reader {
     bool idle_pending_ = false;  // bytes arrived since the last idle notification
     std::uint64_t bytes_read_ = 0;
     std::uint64_t reopens_ = 0;
+    std::vector<std::uint8_t> to_write_;  // waiting for the write in progress
+    std::vector<std::uint8_t> writing_;   // the write in progress
+    std::uint64_t bytes_written_ = 0;
     // Guards the completion handlers against running after stop()/destruction.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

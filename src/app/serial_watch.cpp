@@ -45,6 +45,10 @@ void serial_watch::stop() {
     if (reader_) reader_->stop();
 }
 
+bool serial_watch::write(std::span<const std::uint8_t> bytes) {
+    return reader_ && reader_->write(bytes);
+}
+
 void serial_watch::on_bytes(std::span<const std::uint8_t> bytes) {
     last_data_ = std::chrono::steady_clock::now();
     if (silent_) {

@@ -40,6 +40,8 @@ class serial_watch {
     // Opens the port with `config`, closing the one open before (a reload).
     void start(const serial_config& config);
     void stop();
+    // Writes to the meter (serial_reader::write); false while the port is closed.
+    bool write(std::span<const std::uint8_t> bytes);
     // How often the port came back after it had been open, since the last start().
     std::uint64_t reopen_count() const noexcept;
 

@@ -214,6 +214,10 @@ void service::drain() {
             case decode_event::kind::error:
                 screen_.dropped(ev.error, ev.raw);
                 break;
+            case decode_event::kind::answer:
+                // An AMIS meter waits for its acknowledgement (within 0.5 s): at once.
+                if (line_.write(ev.answer)) ++stats_.answers;
+                break;
         }
     }
 }
@@ -233,9 +237,10 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
     if (r.layout == value_layout::untagged && r.untagged_values > 0) {
         ++stats_.pushes_without_layout;
         // Once per shape: a meter pushes the same one every second.
-        if (std::string key = shape_key(r); key != advised_shape_) {
+        // (A bounded set: a line that garbles pushes into ever new shapes cannot fill memory.)
+        if (std::string key = shape_key(r);
+            advised_shapes_.size() < 64 && advised_shapes_.insert(std::move(key)).second) {
             log_->warn("{}", layout_advice(r, layout_setting_text(config_.meter.layout)));
-            advised_shape_ = std::move(key);
         }
     }
     const bool debug = log_->should_log(spdlog::level::debug);
@@ -295,7 +300,7 @@ void service::reload() {
     if (fresh.meter.layout != config_.meter.layout) {
         decoder_->set_layout(fresh.meter.layout);
         screen_.layout_changed();
-        advised_shape_.clear();  // a push that still fits none is said again
+        advised_shapes_.clear();  // a push that still fits none is said again
         log_->info("meter.layout is now {}", layout_setting_text(fresh.meter.layout));
     }
     const bool serial_changed = fresh.serial != config_.serial;

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -92,8 +93,8 @@ class service {
     std::uint64_t mqtt_reconnects_before_ = 0;  // by replaced publishers
     systemd_notifier notifier_;
     daemon_stats stats_;
-    reading_screen screen_;      // which readings are published; kept across reloads
-    std::string advised_shape_;  // the last push shape the layout advice was logged for
+    reading_screen screen_;                 // which readings are published; kept across reloads
+    std::set<std::string> advised_shapes_;  // push shapes the layout advice was logged for
     // A reload is replacing the MQTT connection; readings wait in held_ meanwhile.
     bool switching_publisher_ = false;
     std::deque<std::pair<reading, std::vector<std::uint8_t>>> held_;  // oldest dropped first

@@ -83,6 +83,18 @@ constexpr std::array error_table = std::to_array<error_entry>({
     {errc::dsmr_malformed, "dsmr_malformed",
      "DSMR telegram text malformed (no \"/\" header, no \"!\" end, or a line that is not "
      "OBIS(value)); telegram dropped"},
+    {errc::oms_bad_header, "oms_bad_header",
+     "M-Bus meter data header cut off, or its encrypted part not whole AES blocks; telegram "
+     "dropped"},
+    {errc::oms_unsupported_mode, "oms_unsupported_mode",
+     "M-Bus meter data encrypted in a way evn-mbus does not decode (only OMS mode 5, "
+     "AES-128-CBC); telegram dropped"},
+    {errc::oms_not_decrypted, "oms_not_decrypted",
+     "M-Bus meter data could not be decrypted: the key is wrong (compare meter.key with the "
+     "key in your grid operator's portal) or the data was damaged; telegram dropped"},
+    {errc::mbus_bad_record, "mbus_bad_record",
+     "M-Bus meter data malformed (a record runs past the end or is not EN 13757-3); telegram "
+     "dropped"},
 });
 
 // The rows are indexed by value: a row out of place is a compile error, not a wrong name.

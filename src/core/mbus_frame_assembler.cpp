@@ -70,10 +70,19 @@ mbus_frame_event mbus_frame_assembler::next() {
                 buf_.skip(1);
                 ++stats_.skipped_bytes;
                 continue;
-            case verdict::control:
+            case verdict::control: {
+                const auto b = buf_.undecided();
+                const bool short_frame = c.size == short_frame_size;
+                mbus_frame_event ev{mbus_frame_event::kind::control, {}, {}};
+                if (short_frame) {
+                    ev.frame.c = b[1];
+                    ev.frame.a = b[2];
+                }
                 buf_.skip(c.size);
                 ++stats_.control_frames;
+                if (short_frame && report_short_) return ev;
                 continue;
+            }
             case verdict::bad_checksum:
             case verdict::bad_stop:
                 // A frame that the line's idle gap cut in two was truncated; its "checksum" is

@@ -25,6 +25,8 @@ std::string_view layout_name(value_layout layout) noexcept {
             return "configured";
         case value_layout::capture_list:
             return "capture-list";
+        case value_layout::mbus_records:
+            return "mbus-records";
         case value_layout::untagged:
             return "untagged";
         case value_layout::dsmr:
@@ -41,9 +43,9 @@ std::string_view flag_manufacturer(std::string_view flag_id) noexcept {
         std::string_view id, name;
     };
     static constexpr entry table[] = {
-        {"KFM", "Kaifa"},      {"SAG", "Sagemcom"}, {"ISK", "Iskraemeco"},
-        {"LGZ", "Landis+Gyr"}, {"SMS", "Siemens"},  {"SIE", "Siemens"},
-        {"HON", "Honeywell"},  {"ELS", "Elster"},   {"EMH", "EMH metering"},
+        {"KFM", "Kaifa"},   {"SAG", "Sagemcom"},     {"ISK", "Iskraemeco"}, {"LGZ", "Landis+Gyr"},
+        {"SMS", "Siemens"}, {"SIE", "Siemens"},      {"SAM", "Siemens"},    {"HON", "Honeywell"},
+        {"ELS", "Elster"},  {"EMH", "EMH metering"},
     };
     for (const auto& e : table) {
         if (e.id == flag_id) return e.name;

@@ -55,7 +55,9 @@ struct push_profile {
     std::span<const slot> slots;
 };
 
-constexpr std::uint64_t push_setup_class = 40;  // IEC 62056-6-2 4.4.8
+// COSEM interface classes (IEC 62056-6-2): data, register, extended register, clock, push setup.
+constexpr std::uint64_t data_class = 1, register_class = 3, extended_register_class = 4,
+                        clock_class = 8, push_setup_class = 40;
 
 constexpr obis_code electricity(std::uint8_t c, std::uint8_t d) {
     return obis_code{{1, 0, c, d, 0, 255}};
@@ -178,11 +180,34 @@ class extractor {
             nodes_[0].count != positions.size()) {
             return false;
         }
+        // A push that sends its codes is walked, not laid out: two (OBIS, value) pairs say so.
+        std::size_t pairs = 0;
         std::size_t child = 1;
+        for (std::uint32_t k = 0; k + 1 < nodes_[0].count; ++k) {
+            const std::size_t after = child + nodes_[child].subtree;
+            if (is_obis(nodes_[child]) && !nodes_[after].is_container()) ++pairs;
+            child = after;
+        }
+        if (pairs >= 2) return false;
+        child = 1;
         for (const layout_position& p : positions) {
-            if (!p.skip && nodes_[child].is_container()) return false;
+            if (!p.skip && !fits_position(p, nodes_[child])) return false;
             child += nodes_[child].subtree;
         }
+        return true;
+    }
+
+    // What a position names must be what stands there: a number where it gives a unit or a
+    // scaler, a date-time for the clock, printable text for a meter number.
+    bool fits_position(const layout_position& p, const axdr_node& n) const {
+        if (n.is_container()) return false;
+        if ((p.unit != 255 || p.scaler != 0) && !n.is_number()) return false;
+        if (p.code == obis_clock) {
+            if (!n.is_bytes()) return false;
+            const auto dt = cosem_datetime::parse(bytes(n));
+            return dt && dt->to_utc().has_value();
+        }
+        if (meter_id_rank(p.code) != 0) return n.is_bytes() && is_printable(bytes(n));
         return true;
     }
 
@@ -238,9 +263,13 @@ class extractor {
             const obis_code code = *obis_code::from_bytes(bytes(nodes_[def + 2]));
             const std::int64_t attribute = nodes_[def + 3].int_value;
             const axdr_node& n = nodes_[value];
-            if (attribute == 2 && !n.is_container()) {
-                add_value(code, n);  // the value of a data, register or clock object
-            } else if (attribute == 3 && is_scaler_unit(value)) {
+            const std::uint64_t class_id = nodes_[def + 1].uint_value;
+            const bool reg = class_id == register_class || class_id == extended_register_class;
+            if (attribute == 2 && !n.is_container() &&
+                (class_id == data_class || class_id == clock_class || reg)) {
+                add_value(code, n);  // a register's only with its scaler (below)
+                if (reg && n.is_number()) unscaled_.push_back(code);
+            } else if (attribute == 3 && reg && is_scaler_unit(value)) {
                 scaler_units_.push_back({code,
                                          static_cast<std::int8_t>(nodes_[value + 1].int_value),
                                          static_cast<std::uint8_t>(nodes_[value + 2].int_value)});
@@ -250,7 +279,8 @@ class extractor {
             def += nodes_[def].subtree;
             value += n.subtree;
         }
-        // A register's scaler and unit, sent as its attribute 3 beside its value.
+        // A register's scaler and unit, sent as its attribute 3 beside its value; a register
+        // value without them is left out (counted), not published unscaled.
         for (const auto& su : scaler_units_) {
             for (std::size_t v = first_value; v < out_.values.size(); ++v) {
                 obis_value& o = out_.values[v];
@@ -258,6 +288,16 @@ class extractor {
                     o.scaler = su.scaler;
                     o.unit = su.unit;
                     o.has_scaler_unit = true;
+                }
+            }
+        }
+        for (const obis_code& code : unscaled_) {
+            for (std::size_t v = first_value; v < out_.values.size();) {
+                if (out_.values[v].code == code && !out_.values[v].has_scaler_unit) {
+                    out_.values.erase(out_.values.begin() + static_cast<std::ptrdiff_t>(v));
+                    ++out_.untagged_values;
+                } else {
+                    ++v;
                 }
             }
         }
@@ -468,6 +508,7 @@ class extractor {
         std::uint8_t unit;
     };
     std::vector<scaler_unit> scaler_units_;
+    std::vector<obis_code> unscaled_;  // register values of a capture list
     std::optional<std::chrono::sys_seconds> loose_clock_;
     std::string loose_number_;
     int number_rank_ = untagged_meter_id_rank;  // of out_.meter_number (meter_id_rank)

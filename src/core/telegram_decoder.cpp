@@ -3,6 +3,7 @@
 #include "evn_mbus/data_notification.hpp"
 #include "evn_mbus/dsmr_telegram.hpp"
 #include "evn_mbus/error.hpp"
+#include "evn_mbus/mbus_records.hpp"
 #include "evn_mbus/reading_extractor.hpp"
 
 #include <utility>
@@ -21,12 +22,15 @@ void telegram_decoder::set_layout(const layout_choice& layout) {
 
 void telegram_decoder::set_keys(const decoder_keys& keys) {
     decryptor_.set_keys(keys.key, keys.auth_key);
+    oms_.set_key(keys.key);
 }
 
 void telegram_decoder::set_link(link_layer link) {
     link_ = link;
     detected_ = link;
     assembler_ = mbus_frame_assembler{};
+    assembler_.report_short_frames(true);  // an AMIS meter's SND_NKE is answered
+    oms_store_.clear();
     hdlc_ = hdlc_frame_assembler{};
     apdus_ = apdu_frame_assembler{};
     tentative_failures_ = 0;
@@ -134,6 +138,24 @@ decode_event telegram_decoder::next() {
                 ++stats_.errors;
                 return {kind::error, nullptr, q.error, q.raw, q.frames, q.frames_expected};
             }
+            if (q.answer) {
+                static constexpr std::uint8_t ack[] = {0xE5};
+                decode_event ev;
+                ev.what = kind::answer;
+                ev.answer = ack;
+                return ev;
+            }
+            if (q.oms) {
+                oms_current_ = std::move(oms_store_.front());
+                oms_store_.pop_front();
+                if (auto ec = decode_oms(q.apdu, reading_)) {
+                    ++stats_.errors;
+                    return {kind::error, nullptr, ec, q.raw, 0, 0};
+                }
+                reading_.link = link_layer::mbus;
+                ++stats_.readings;
+                return {kind::reading, &reading_, {}, q.raw};
+            }
             if (auto ec = decode_apdu(q.apdu, reading_)) {
                 // In auto mode a lone failed APDU may be a link push read from its middle.
                 if (q.tentative && detected_ == link_layer::auto_detect &&
@@ -201,6 +223,15 @@ void telegram_decoder::use_link(link_layer link) {
 bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& error) {
     if (f.what == mbus_frame_event::kind::error) {
         if (reportable(link_layer::mbus, f.error)) error = f.error;
+        return false;
+    }
+    if (f.what == mbus_frame_event::kind::control) {
+        // SND_NKE (C 40h, FCB and FCV 0) to the reader: the meter looks for its reader.
+        if ((f.frame.c & 0x4F) == 0x40 && f.frame.a == amis_reader_address) {
+            queued q;
+            q.answer = true;
+            queue_.push_back(q);
+        }
         return false;
     }
     use_link(link_layer::mbus);
@@ -320,6 +351,27 @@ void telegram_decoder::queue_error(const std::error_code& ec, std::span<const st
 }
 
 void telegram_decoder::add_mbus(const mbus_frame& frame) {
+    // SND_UD (C 53h/73h) to the reader: acknowledged as soon as it is complete and its
+    // checksum held, whatever its content (the meter repeats a frame that is not).
+    if ((frame.c & 0x4F) == 0x43 && frame.a == amis_reader_address) {
+        queued q;
+        q.answer = true;
+        queue_.push_back(q);
+    }
+    if (frame.ci == ci_oms_long_header) {
+        std::vector<std::uint8_t>& keep = oms_store_.emplace_back();
+        keep.reserve(1 + frame.payload.size() + frame.raw.size());
+        keep.push_back(frame.ci);
+        keep.insert(keep.end(), frame.payload.begin(), frame.payload.end());
+        keep.insert(keep.end(), frame.raw.begin(), frame.raw.end());
+        queued q;
+        q.oms = true;
+        q.link = link_layer::mbus;
+        q.apdu = std::span<const std::uint8_t>(keep).first(1 + frame.payload.size());
+        q.raw = std::span<const std::uint8_t>(keep).subspan(1 + frame.payload.size());
+        queue_.push_back(q);
+        return;
+    }
     add_link_event(reassembler_.add(frame), link_layer::mbus);
 }
 
@@ -360,6 +412,35 @@ void telegram_decoder::add_link_event(const reassembly_event& r, link_layer link
     }
 }
 
+std::error_code telegram_decoder::decode_oms(std::span<const std::uint8_t> user_data,
+                                             reading& out) {
+    out.clear();
+    checked_ = false;
+    oms_header header;
+    if (auto ec = parse_oms_header(user_data, header)) return ec;
+    if (auto ec = oms_.decrypt(header, plaintext_)) return ec;
+    checked_ = header.mode() != 0;  // the 2F 2F check held
+    out.encrypted = header.mode() != 0;
+    out.frame_counter = header.access_number;
+    out.meter_number = header.id_text();
+    // A title of the DLMS kind (three letters, then the number): the manufacturer for the
+    // log, one identity per meter for the frame counter and plausibility checks.
+    const std::string flag = header.manufacturer_text();
+    for (std::size_t i = 0; i < 3; ++i)
+        out.title[i] = static_cast<std::uint8_t>(flag[i]);
+    for (std::size_t i = 0; i < 4; ++i)
+        out.title[3 + i] = static_cast<std::uint8_t>(header.id >> (8 * i));
+    out.title[7] = header.device_type;
+    if (auto ec = parse_mbus_records(plaintext_, out)) return ec;
+    out.layout = value_layout::mbus_records;
+    // The meter's clock (one push a second) takes the GCM frame counter's role for lost,
+    // repeated and replayed pushes: the 8-bit access number wraps every few minutes.
+    if (out.clock) {
+        out.frame_counter = static_cast<std::uint32_t>(out.clock->time_since_epoch().count());
+    }
+    return {};
+}
+
 std::error_code telegram_decoder::decode_bare(std::span<const std::uint8_t> bytes, reading& out) {
     if (bytes.empty() || bytes[0] != apdu_tag::general_block_transfer) {
         return decode_apdu(bytes, out);
@@ -368,6 +449,7 @@ std::error_code telegram_decoder::decode_bare(std::span<const std::uint8_t> byte
     block_transfer_reassembler blocks;
     std::size_t pos = 0;
     while (pos < bytes.size()) {
+        if (bytes[pos] != apdu_tag::general_block_transfer) return errc::bad_block_transfer;
         // E0h, block-control, block-number (2), block-number-ack (2), then the block-data's
         // A-XDR length: the block's end.
         std::size_t end = pos + 6;
@@ -378,6 +460,7 @@ std::error_code telegram_decoder::decode_bare(std::span<const std::uint8_t> byte
         end += length;
         const auto block = bytes.subspan(pos, end - pos);
         const reassembly_event ev = blocks.add(block, block);
+        if (ev.dropped) return ev.dropped;  // a transfer started again: not one APDU
         if (ev.what == reassembly_event::kind::error) return ev.error;
         if (ev.what == reassembly_event::kind::telegram) {
             if (end != bytes.size()) return errc::trailing_bytes;

@@ -56,8 +56,18 @@ TEST(decode_bare, blocks_that_do_not_make_one_apdu_are_named) {
     EXPECT_EQ(dec.decode_bare(bytes{0xE0, 0xC0, 0x00, 0x01}, r),
               make_error_code(errc::bad_block_transfer));
     // The second block first: out of order.
+    ASSERT_EQ(blocks[126], 0xE0);  // the second block starts there (after 9 + 117 bytes)
     const bytes second_first(blocks.begin() + 126, blocks.end());
-    EXPECT_TRUE(dec.decode_bare(second_first, r));
+    EXPECT_EQ(dec.decode_bare(second_first, r), make_error_code(errc::missing_segment));
+    // The first block twice: a transfer started again is not one APDU.
+    bytes first_twice(blocks.begin(), blocks.begin() + 126);
+    first_twice.insert(first_twice.end(), blocks.begin(), blocks.end());
+    EXPECT_EQ(dec.decode_bare(first_twice, r), make_error_code(errc::missing_segment));
+    // A DBh APDU after a block: not a block.
+    bytes mixed(blocks.begin(), blocks.begin() + 126);
+    mixed.push_back(0xDB);
+    mixed.insert(mixed.end(), 20, 0x00);
+    EXPECT_EQ(dec.decode_bare(mixed, r), make_error_code(errc::bad_block_transfer));
     // And after all of that, the whole still decodes.
     EXPECT_FALSE(dec.decode_bare(blocks, r));
     EXPECT_TRUE(r.tag_verified);

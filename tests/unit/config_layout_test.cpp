@@ -65,6 +65,9 @@ TEST(config_layout, mistakes_are_reported_at_their_element) {
         {"  layout: []\n", 3, 11, "is an empty list"},
         {"  layout: [skip, skip]\n", 3, 11, "skips every element"},
         {"  layout:\n    kind: mine\n", 4, 5, "must be a single value, not a section"},
+        {"  layout:\n    - skip\n    -\n    - 1-0:1.8.0\n", 4, 5, "element 2 is empty; write skip"},
+        {"  layout: [1-0:1.8.0 Wh, skip, 1-0:1.8.0.255]\n", 3, 32,
+         "element 3 (\"1-0:1.8.0.255\") names the same OBIS code as element 1"},
     };
     for (const auto& [yaml, line, column, text] : cases) {
         const auto r = load_meter(yaml);

@@ -35,6 +35,7 @@ const std::vector<capture>& all_captures() {
                 c.frames.push_back(hex(f.get<std::string>()));
             c.plaintext = hex(v.at("plaintext_hex").get<std::string>());
             c.expected = v.at("expected");
+            if (v.contains("stream_hex")) c.stream = hex(v.at("stream_hex").get<std::string>());
             out.push_back(std::move(c));
         }
         return out;

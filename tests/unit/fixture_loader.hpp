@@ -22,6 +22,7 @@ struct capture {
     std::vector<bytes> frames;
     bytes plaintext;          // decrypted APDU from an independent decoder
     nlohmann::json expected;  // values the source publishes, or null
+    bytes stream;             // stream_hex: the line as the source's test streams it, if given
 };
 
 const std::vector<capture>& all_captures();

@@ -213,6 +213,37 @@ TEST(user_layout, synthetic_wrong_count_or_a_structure_where_a_value_is_named_do
     EXPECT_EQ(r.values.size(), 2u);
 }
 
+TEST(user_layout, synthetic_what_a_position_names_must_stand_there) {
+    // A string where the layout gives a unit; text where it names the clock or the meter
+    // number with a number there: no match, nothing published under those codes.
+    const bytes text =
+        notification([](axdr_writer& w) { w.structure(2).visible_string("12.5").uint32(7); });
+    EXPECT_EQ(decode_with(text, own({"1-0:1.8.0 Wh", "1-0:2.8.0 Wh"})).layout,
+              value_layout::untagged);
+    EXPECT_EQ(decode_with(text, own({"0-0:1.0.0", "1-0:2.8.0 Wh"})).layout, value_layout::untagged);
+    const bytes number_first =
+        notification([](axdr_writer& w) { w.structure(2).uint32(5).uint32(7); });
+    EXPECT_EQ(decode_with(number_first, own({"0-0:96.1.0", "1-0:2.8.0 Wh"})).layout,
+              value_layout::untagged);
+    // The same positions where they fit.
+    const reading r = decode_with(text, own({"1-0:96.50.0", "1-0:2.8.0 Wh"}));
+    EXPECT_EQ(r.layout, value_layout::configured);
+    EXPECT_EQ(r.find(obis_code{{1, 0, 96, 50, 0, 255}})->text, "12.5");
+}
+
+TEST(user_layout, synthetic_a_push_that_sends_its_codes_is_never_laid_out) {
+    // {OBIS, value, OBIS, value}: four plain elements, as many as the layout has positions.
+    const bytes tagged = notification([](axdr_writer& w) {
+        w.structure(4).obis(electricity(1, 8)).uint32(1000).obis(electricity(2, 8)).uint32(20);
+    });
+    const reading r =
+        decode_with(tagged, own({"1-0:99.1.0", "1-0:99.2.0", "1-0:99.3.0", "1-0:99.4.0"}));
+    EXPECT_EQ(r.layout, value_layout::obis_tagged);
+    EXPECT_EQ(r.named("w_p"), 1000.0);
+    EXPECT_EQ(r.named("w_n"), 20.0);
+    EXPECT_EQ(r.find(obis_code{{1, 0, 99, 1, 0, 255}}), nullptr);
+}
+
 TEST(user_layout, an_obis_tagged_push_is_walked_as_before) {
     // The EVN capture sends its codes; a user layout of any length does not change it.
     const bytes apdu = capture_by_id("evn_kaifa_ma309_doc").plaintext;
@@ -262,6 +293,25 @@ TEST(capture_list, synthetic_values_are_named_by_the_push_s_own_list) {
     EXPECT_EQ(unit_of(r, electricity(1, 8)), "Wh");
     EXPECT_DOUBLE_EQ(*r.named("i1"), 1.23);  // 123, scaler -2 from its attribute 3
     EXPECT_EQ(r.values.size(), 4u);          // clock, meter number, A+, I1
+}
+
+TEST(capture_list, synthetic_a_register_without_its_scaler_is_left_out) {
+    // A+ as a register (class 3) without its attribute 3, and a demand register (class 5):
+    // published neither unscaled nor under a guessed scaler; the data object is.
+    const bytes apdu = notification([&](axdr_writer& w) {
+        w.structure(4).array(4);
+        definition(w, 40, push_setup, 2);
+        definition(w, 3, electricity(1, 8), 2);
+        definition(w, 5, electricity(1, 4), 2);
+        definition(w, 1, obis_meter_number, 2);
+        w.uint32(4567890).uint32(1234).octet_string_text("1LGZ0012345678");
+    });
+    const reading r = decode_with(apdu, {});
+    EXPECT_EQ(r.layout, value_layout::capture_list);
+    EXPECT_EQ(r.find(electricity(1, 8)), nullptr);
+    EXPECT_EQ(r.find(electricity(1, 4)), nullptr);
+    EXPECT_EQ(r.untagged_values, 2u);
+    EXPECT_EQ(r.meter_number, "1LGZ0012345678");
 }
 
 TEST(capture_list, synthetic_object_definitions_are_never_taken_for_values) {
