@@ -180,6 +180,8 @@ decode_event telegram_decoder::next() {
         }
         std::error_code link_error;
         if (!pull_frame(link_error)) {
+            // An answer queued on the way (a short frame, which goes into no reassembly).
+            if (!link_error && queue_pos_ < queue_.size()) continue;
             if (!link_error && ended_) {
                 ended_ = false;
                 queue_incomplete_pushes();

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -184,6 +185,39 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
         ++n;
     return n;
+}
+
+// An AMIS meter (Netz Oberoesterreich) waits for the reader: the daemon answers its search
+// (SND_NKE) and every push with E5h, also a push it cannot decrypt, and never a damaged frame.
+// The operator's example frame; the latency is a figure here (the benchmarks measure it).
+TEST(service, an_amis_meter_is_answered_and_its_push_printed) {
+    rig r;
+    const capture& c = capture_by_id("amis_netzooe_spec_example");
+    auto d = r.start(key_hex(c.id));
+    const auto t0 = std::chrono::steady_clock::now();
+    r.uart.write_now({0x10, 0x40, 0xF0, 0x30, 0x16});
+    EXPECT_EQ(r.uart.read_back(1, 5s), (bytes{0xE5})) << d->err();
+    const auto search_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    r.uart.write_now(concat(c.frames));
+    EXPECT_EQ(r.uart.read_back(1, 5s), (bytes{0xE5})) << d->err();
+    ASSERT_TRUE(d->wait_for_stdout_lines(1, 10s)) << d->err();
+    const auto j = nlohmann::json::parse(d->out_lines().at(0));
+    EXPECT_EQ(j.at("w_p"), 684544);
+    EXPECT_EQ(j.at("p_n"), 117);
+    EXPECT_EQ(j.at("clock"), "2014-07-01T06:12:31Z");
+    EXPECT_NE(d->err().find("first reading from meter 00000000: Siemens (SAM)"), std::string::npos)
+        << d->err();
+
+    // A damaged frame (a ciphertext byte changed, the checksum no longer holds): no answer.
+    bytes damaged = concat(c.frames);
+    damaged[30] ^= 0x10;
+    r.uart.write_now(damaged);
+    EXPECT_TRUE(r.uart.read_back(1, 1500ms).empty());
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(10s), 0) << d->err();
+    std::cout << "[ figures  ] SND_NKE to E5 on a pty: " << search_us << " us\n";
 }
 
 // The real Netz Burgenland push's plaintext, encrypted again with frame counters after the

@@ -1,5 +1,6 @@
 #include "fake_uart.hpp"
 
+#include <poll.h>
 #include <pty.h>
 #include <termios.h>
 #include <unistd.h>
@@ -51,6 +52,23 @@ void fake_uart::write_paced(const std::vector<std::uint8_t>& data, unsigned baud
         next += per_byte * n;
         std::this_thread::sleep_until(next);
     }
+}
+
+std::vector<std::uint8_t> fake_uart::read_back(std::size_t want, std::chrono::milliseconds within) {
+    std::vector<std::uint8_t> out;
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (out.size() < want) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{master_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        std::uint8_t buf[64];
+        const ssize_t n = ::read(master_, buf, std::min(sizeof buf, want - out.size()));
+        if (n <= 0) break;
+        out.insert(out.end(), buf, buf + n);
+    }
+    return out;
 }
 
 void fake_uart::write_now(const std::vector<std::uint8_t>& data) {

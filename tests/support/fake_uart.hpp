@@ -3,6 +3,7 @@
 // side as a meter would; the program under test opens the link like a UART.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <vector>
@@ -29,6 +30,9 @@ class fake_uart {
     void write_now(const std::vector<std::uint8_t>& data);
     // Each frame at line speed with `gap_ms` between frames, as the Kaifa MA309M sends a push.
     void send_push(const std::vector<std::vector<std::uint8_t>>& frames, unsigned gap_ms = 160);
+    // What the program wrote back (an AMIS reader's acknowledgements): waits up to `within`
+    // for `want` bytes and returns what came.
+    std::vector<std::uint8_t> read_back(std::size_t want, std::chrono::milliseconds within);
 
   private:
     std::filesystem::path link_;

@@ -131,6 +131,24 @@ TEST(amis, the_search_and_every_push_to_the_reader_are_answered_in_order) {
     EXPECT_TRUE(e.errors.empty());
 }
 
+// The meter waits 0.5 s for its E5h: the answer comes as soon as the frame is complete, not at
+// the line's idle gap.
+TEST(amis, the_answer_comes_with_the_frame_not_at_the_idle_gap) {
+    const capture& c = capture_by_id("amis_netzooe_spec_example");
+    for (const link_layer link : {link_layer::auto_detect, link_layer::mbus}) {
+        telegram_decoder dec(c.keys, decoder_options{link, {}});
+        dec.feed(bytes{0x10, 0x40, 0xF0, 0x30, 0x16});
+        EXPECT_EQ(dec.next().what, decode_event::kind::answer) << to_string(link);
+        EXPECT_EQ(dec.next().what, decode_event::kind::need_more);
+        dec.feed(concat(c.frames));
+        EXPECT_EQ(dec.next().what, decode_event::kind::answer) << to_string(link);
+        EXPECT_EQ(dec.next().what, decode_event::kind::reading) << to_string(link);
+        // A short frame to another address (a DLMS meter's bus) is not answered.
+        dec.feed(bytes{0x10, 0x40, 0x01, 0x41, 0x16});
+        EXPECT_EQ(dec.next().what, decode_event::kind::need_more) << to_string(link);
+    }
+}
+
 TEST(amis, a_wrong_key_is_named_and_the_push_still_answered_a_damaged_frame_is_not) {
     const capture& c = capture_by_id("amis_netzooe_spec_example");
     decoder_keys wrong = c.keys;
