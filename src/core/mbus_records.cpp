@@ -170,32 +170,26 @@ bool add_record(const record& r, reading& out) {
         (is_bcd(r.data_field) && !is_valid_bcd(r.data))) {
         return false;
     }
-    std::uint8_t c = 0, d = 0, e = static_cast<std::uint8_t>(r.tariff);
-    std::uint8_t unit = 255;
-    switch (m.what) {
-        case quantity::energy:
-            c = m.backward ? 2 : 1;
-            d = 8;
-            unit = unit_wh;
-            break;
-        case quantity::power:
-            c = m.backward ? 2 : 1;
-            d = 7;
-            unit = unit_w;
-            break;
-        case quantity::reactive_energy:
-            c = m.backward ? 4 : 3;
-            d = 8;
-            unit = unit_varh;
-            break;
-        case quantity::reactive_power:
-            c = m.backward ? 4 : 3;
-            d = 7;
-            unit = unit_var;
-            break;
-        default:
-            return false;
+    // Each quantity's OBIS value groups C (forward, backward) and D, and its unit.
+    struct target {
+        quantity what;
+        std::uint8_t c_forward, c_backward, d, unit;
+    };
+    static constexpr target targets[] = {
+        {quantity::energy, 1, 2, 8, unit_wh},
+        {quantity::power, 1, 2, 7, unit_w},
+        {quantity::reactive_energy, 3, 4, 8, unit_varh},
+        {quantity::reactive_power, 3, 4, 7, unit_var},
+    };
+    const target* t = nullptr;
+    for (const target& candidate : targets) {
+        if (candidate.what == m.what) t = &candidate;
     }
+    if (t == nullptr) return false;
+    std::uint8_t c = m.backward ? t->c_backward : t->c_forward;
+    std::uint8_t d = t->d;
+    const std::uint8_t e = static_cast<std::uint8_t>(r.tariff);
+    const std::uint8_t unit = t->unit;
     if (m.vendor_code != 0) {
         // Siemens AMIS: the manufacturer-specific energy register 1-0:1.128.0 (Netz
         // Oberoesterreich's specification); other codes are not known.
