@@ -36,8 +36,8 @@
 #include <map>
 #include <vector>
 
-#include "evn_mbus/system_title.hpp"
 #include "evn_mbus/reading.hpp"
+#include "evn_mbus/system_title.hpp"
 
 namespace evn_mbus {
 

@@ -8,8 +8,9 @@
 //
 // Configuration word: bits 8..12 the security mode (0 none, 5 AES-128-CBC), bits 4..7 the
 // number of encrypted 16-byte blocks; bytes after them are plain records. Mode 5's IV is
-// M || ID || version || device type || the access number eight times, and a plaintext that
-// starts with the filler 2F 2F shows that the key was right.
+// M || ID || version || device type || the access number eight times. A decryption is taken
+// only when its blocks start and end with the filler 2F 2F (a wrong key passes both by chance
+// once in 2^32 telegrams; its records and clock must parse too).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,7 @@ inline constexpr std::uint8_t ci_oms_long_header = 0x5B;  // EN 13757-3 Table 2
 
 struct oms_header {
     std::uint32_t id = 0;            // identification number (BCD digits, as sent)
-    std::uint16_t manufacturer = 0;  // EN 13757-3 FLAG code, 2D4Ch = "SIE"
+    std::uint16_t manufacturer = 0;  // EN 13757-3 FLAG code, sent 2D 4C = 4C2Dh = "SAM"
     std::uint8_t version = 0;
     std::uint8_t device_type = 0;    // 02h electricity
     std::uint8_t access_number = 0;  // counts up by one per telegram
@@ -42,7 +43,7 @@ struct oms_header {
     unsigned encrypted_blocks() const noexcept { return (configuration >> 4) & 0x0F; }
     // The identification number as its eight digits ("12345678"), as printed on the meter.
     std::string id_text() const;
-    // The manufacturer's three letters ("SIE").
+    // The manufacturer's three letters ("SAM").
     std::string manufacturer_text() const;
 };
 

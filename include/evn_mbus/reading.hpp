@@ -75,7 +75,7 @@ struct shape_element {
 struct reading {
     system_title title{};  // sender's system title (empty for plaintext pushes)
     // GCM invocation counter; for EN 13757-3 (AMIS) pushes the meter clock in seconds since
-    // 1970 (the access number when no clock was sent)
+    // 1970 (none, and not checked, when no clock was sent)
     std::uint32_t frame_counter = 0;
     std::uint8_t security_control = 0;
     bool encrypted = false;

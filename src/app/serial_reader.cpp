@@ -199,6 +199,7 @@ void serial_reader::read_some() {
                 // EOF likewise. Close, report once, and wait for the device to come back.
                 boost::system::error_code ignored;
                 port_.close(ignored);
+                to_write_.clear();  // an answer for the old line is none for the new one
                 idle_timer_.cancel();
                 if (idle_pending_ && handlers_.on_idle) {
                     idle_pending_ = false;

@@ -1,5 +1,6 @@
 #include "evn_mbus/mbus_records.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #include "evn_mbus/cosem_datetime.hpp"
@@ -9,7 +10,8 @@ namespace evn_mbus {
 namespace {
 
 constexpr std::uint8_t unit_w = 27, unit_var = 29, unit_wh = 30, unit_varh = 32;
-constexpr std::size_t max_extensions = 10;  // DIFEs or VIFEs: EN 13757-3 allows 10
+constexpr std::size_t max_extensions = 10;          // DIFEs or VIFEs: EN 13757-3 allows 10
+constexpr std::uint16_t manufacturer_sam = 0x4C2D;  // "SAM": Siemens AG Oesterreich (AMIS)
 
 enum class quantity : std::uint8_t { none, energy, power, reactive_energy, reactive_power, clock };
 
@@ -70,6 +72,7 @@ struct meaning {
     quantity what = quantity::none;
     int scaler = 0;
     bool backward = false;
+    bool vendor = false;  // VIFE FFh: what follows is the manufacturer's
     std::uint8_t vendor_code = 0;
     bool unknown_extension = false;
 };
@@ -103,9 +106,15 @@ meaning meaning_of(const record& r) {
             m.backward = true;
         } else if ((e & 0x78) == 0x70) {
             m.scaler += (e & 0x07) - 6;
-        } else if (e == 0x7F && i + 1 < r.vif_count) {
-            m.vendor_code = r.vifs[i + 1] & 0x7F;
-            ++i;
+        } else if (e == 0x7F) {
+            // Every VIFE after FFh is the manufacturer's: one code and nothing else is known.
+            m.vendor = true;
+            if (i + 2 != r.vif_count) {
+                m.unknown_extension = true;
+            } else {
+                m.vendor_code = r.vifs[i + 1];
+            }
+            break;
         } else {
             m.unknown_extension = true;
         }
@@ -151,10 +160,14 @@ bool is_valid_bcd(std::span<const std::uint8_t> b) noexcept {
 }
 
 // The record as a value of `out`; false when evn-mbus does not name it.
-bool add_record(const record& r, reading& out) {
+bool add_record(const record& r, std::uint16_t manufacturer, reading& out) {
     const meaning m = meaning_of(r);
     if (m.what == quantity::clock) {
-        if (r.function != 0 || r.storage != 0) return false;
+        // The meter's own clock: type F or I, nothing else in the record, and only the first.
+        if (r.function != 0 || r.storage != 0 || r.tariff != 0 || r.subunit != 0 ||
+            r.vif_count != 1 || (r.data_field != 0x4 && r.data_field != 0x6) || out.clock) {
+            return false;
+        }
         const auto utc = mbus_datetime(r.data);
         if (!utc) return false;
         out.clock = utc;
@@ -190,14 +203,24 @@ bool add_record(const record& r, reading& out) {
     std::uint8_t d = t->d;
     const std::uint8_t e = static_cast<std::uint8_t>(r.tariff);
     const std::uint8_t unit = t->unit;
-    if (m.vendor_code != 0) {
+    if (m.vendor) {
         // Siemens AMIS: the manufacturer-specific energy register 1-0:1.128.0 (Netz
-        // Oberoesterreich's specification); other codes are not known.
-        if (m.what != quantity::energy || m.backward || m.vendor_code != 0x04) return false;
+        // Oberoesterreich's specification), energy VIF then FFh 04h; nothing else is known.
+        if (manufacturer != manufacturer_sam || m.what != quantity::energy || m.backward ||
+            m.vendor_code != 0x04) {
+            return false;
+        }
         c = 1;
         d = 128;
     }
     if (m.scaler < -128 || m.scaler > 127) return false;
+    if (r.data_field == 0x5) {  // a real: only a finite one is a reading
+        float f = 0;
+        const std::uint32_t bits = static_cast<std::uint32_t>(r.data[0]) | r.data[1] << 8 |
+                                   r.data[2] << 16 | static_cast<std::uint32_t>(r.data[3]) << 24;
+        std::memcpy(&f, &bits, sizeof f);
+        if (!std::isfinite(f)) return false;
+    }
     obis_value& v = out.values.emplace_back();
     v.code = obis_code{{1, 0, c, d, e, 255}};
     set_number(r, v);
@@ -209,12 +232,18 @@ bool add_record(const record& r, reading& out) {
 
 }  // namespace
 
-std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading& out) {
+std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading& out,
+                                   std::uint16_t manufacturer, std::size_t encrypted) {
     std::size_t pos = 0;
     while (pos < plain.size()) {
         const std::uint8_t dif = plain[pos++];
-        if (dif == 0x2F) continue;        // filler
-        if ((dif & 0x0F) == 0x0F) break;  // manufacturer data to the end
+        if (dif == 0x2F) continue;  // filler
+        if ((dif & 0x0F) == 0x0F) {
+            // Manufacturer data to the end; inside the encrypted part of an AMIS push it is a
+            // sign of a wrong key, not of data.
+            if (pos <= encrypted) return errc::mbus_bad_record;
+            break;
+        }
         record r;
         r.data_field = dif & 0x0F;
         r.function = (dif >> 4) & 0x03;
@@ -255,7 +284,7 @@ std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading&
         r.data = plain.subspan(pos, static_cast<std::size_t>(length));
         pos += static_cast<std::size_t>(length);
         if (r.data_field == 0x8 || r.data.empty()) continue;  // no value
-        if (!add_record(r, out)) ++out.untagged_values;
+        if (!add_record(r, manufacturer, out)) ++out.untagged_values;
     }
     return {};
 }

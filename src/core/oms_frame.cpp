@@ -72,7 +72,9 @@ std::error_code oms_decryptor::decrypt(const oms_header& header, std::vector<std
     }
     if (mode != 5) return errc::oms_unsupported_mode;
     const std::size_t encrypted = std::size_t{header.encrypted_blocks()} * 16;
-    if (encrypted == 0 || encrypted > header.payload.size()) return errc::oms_bad_header;
+    if (encrypted == 0 || encrypted > header.payload.size() || header.iv_source.size() != 8) {
+        return errc::oms_bad_header;
+    }
     if (!ctx_) return errc::crypto_failure;
 
     // M || ID || version || device type: the header has ID first, then M.
@@ -94,7 +96,8 @@ std::error_code oms_decryptor::decrypt(const oms_header& header, std::vector<std
         out.clear();
         return errc::crypto_failure;
     }
-    if (out[0] != 0x2F || out[1] != 0x2F) {
+    if (out[0] != 0x2F || out[1] != 0x2F || out[encrypted - 2] != 0x2F ||
+        out[encrypted - 1] != 0x2F) {
         OPENSSL_cleanse(out.data(), out.size());
         out.clear();
         return errc::oms_not_decrypted;

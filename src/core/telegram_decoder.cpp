@@ -229,7 +229,7 @@ bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& err
     }
     if (f.what == mbus_frame_event::kind::control) {
         // SND_NKE (C 40h, FCB and FCV 0) to the reader: the meter looks for its reader.
-        if ((f.frame.c & 0x4F) == 0x40 && f.frame.a == amis_reader_address) {
+        if (f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
             queued q;
             q.answer = true;
             queue_.push_back(q);
@@ -355,7 +355,7 @@ void telegram_decoder::queue_error(const std::error_code& ec, std::span<const st
 void telegram_decoder::add_mbus(const mbus_frame& frame) {
     // SND_UD (C 53h/73h) to the reader: acknowledged as soon as it is complete and its
     // checksum held, whatever its content (the meter repeats a frame that is not).
-    if ((frame.c & 0x4F) == 0x43 && frame.a == amis_reader_address) {
+    if ((frame.c == 0x53 || frame.c == 0x73) && frame.a == amis_reader_address) {
         queued q;
         q.answer = true;
         queue_.push_back(q);
@@ -423,7 +423,6 @@ std::error_code telegram_decoder::decode_oms(std::span<const std::uint8_t> user_
     if (auto ec = oms_.decrypt(header, plaintext_)) return ec;
     checked_ = header.mode() != 0;  // the 2F 2F check held
     out.encrypted = header.mode() != 0;
-    out.frame_counter = header.access_number;
     out.meter_number = header.id_text();
     // A title of the DLMS kind (three letters, then the number): the manufacturer for the
     // log, one identity per meter for the frame counter and plausibility checks.
@@ -433,12 +432,21 @@ std::error_code telegram_decoder::decode_oms(std::span<const std::uint8_t> user_
     for (std::size_t i = 0; i < 4; ++i)
         out.title[3 + i] = static_cast<std::uint8_t>(header.id >> (8 * i));
     out.title[7] = header.device_type;
-    if (auto ec = parse_mbus_records(plaintext_, out)) return ec;
+    const std::size_t encrypted =
+        header.mode() == 0 ? 0 : std::size_t{header.encrypted_blocks()} * 16;
+    if (auto ec = parse_mbus_records(plaintext_, out, header.manufacturer, encrypted)) {
+        return header.mode() == 0 ? ec : make_error_code(errc::oms_not_decrypted);
+    }
     out.layout = value_layout::mbus_records;
-    // The meter's clock (one push a second) takes the GCM frame counter's role for lost,
-    // repeated and replayed pushes: the 8-bit access number wraps every few minutes.
+    // An encrypted push is taken only with its clock and a register: that, besides the 2F 2F
+    // fillers, tells a right key's plaintext from a wrong key's noise. The clock (one push a
+    // second) is also the frame counter for lost, repeated and replayed pushes: the 8-bit
+    // access number wraps every few minutes.
+    if (out.encrypted && (!out.clock || out.values.size() < 2)) return errc::oms_not_decrypted;
     if (out.clock) {
         out.frame_counter = static_cast<std::uint32_t>(out.clock->time_since_epoch().count());
+    } else {
+        out.encrypted = false;  // a plain push without a clock: no counter to check
     }
     return {};
 }

@@ -4,6 +4,11 @@
 // independent decoder gave (fixtures/vectors.json); and the acknowledgements the meter waits
 // for (telegram_decoder's answer events).
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "evn_mbus/cosem_datetime.hpp"
 #include "evn_mbus/error.hpp"
@@ -179,10 +184,20 @@ TEST(amis, malformed_records_and_headers_are_named) {
     // A record whose 32-bit value is cut off.
     EXPECT_EQ(parse_mbus_records(bytes{0x2F, 0x2F, 0x04, 0x03, 0x01, 0x02}, r),
               make_error_code(errc::mbus_bad_record));
-    // DIFEs without end.
+    // Eleven DIFEs before a complete record: more than EN 13757-3 allows.
     bytes difes{0x84};
-    difes.insert(difes.end(), 12, 0x80);
+    difes.insert(difes.end(), 10, 0x80);
+    for (const int b : {0x00, 0x03, 0x01, 0x00, 0x00, 0x00})
+        difes.push_back(static_cast<std::uint8_t>(b));
     EXPECT_EQ(parse_mbus_records(difes, r), make_error_code(errc::mbus_bad_record));
+    // Ten are allowed (tariff and storage 0: today's A+).
+    bytes ten{0x84};
+    ten.insert(ten.end(), 9, 0x80);
+    for (const int b : {0x00, 0x03, 0x01, 0x00, 0x00, 0x00})
+        ten.push_back(static_cast<std::uint8_t>(b));
+    reading ten_difes;
+    EXPECT_FALSE(parse_mbus_records(ten, ten_difes));
+    EXPECT_EQ(ten_difes.named("w_p"), 1.0);
     // A unit evn-mbus does not name (volume, m3) is left out and counted, not guessed.
     reading volume;
     EXPECT_FALSE(parse_mbus_records(bytes{0x04, 0x13, 0x10, 0x00, 0x00, 0x00}, volume));
@@ -207,6 +222,99 @@ TEST(amis, malformed_records_and_headers_are_named) {
     short_of_blocks.insert(short_of_blocks.end(), 64, 0x00);
     ASSERT_FALSE(parse_oms_header(short_of_blocks, h));
     EXPECT_EQ(d.decrypt(h, out), make_error_code(errc::oms_bad_header));
+}
+
+TEST(amis, winter_time_and_an_invalid_time) {
+    // Type I: 2015-01-20 23:36:02, the summer-time bit (first byte, bit 6) clear: CET.
+    reading winter;
+    ASSERT_FALSE(parse_mbus_records(bytes{0x06, 0x6D, 0x02, 0x24, 0xD7, 0xF4, 0x11, 0x04}, winter));
+    ASSERT_TRUE(winter.clock.has_value());
+    EXPECT_EQ(format_utc(*winter.clock), "2015-01-20T22:36:02Z");
+    // The same with the summer-time bit: CEST.
+    reading summer;
+    ASSERT_FALSE(parse_mbus_records(bytes{0x06, 0x6D, 0x42, 0x24, 0xD7, 0xF4, 0x11, 0x04}, summer));
+    EXPECT_EQ(format_utc(*summer.clock), "2015-01-20T21:36:02Z");
+    // "Time invalid" (minute byte, bit 7): no clock, and not guessed.
+    reading invalid;
+    ASSERT_FALSE(
+        parse_mbus_records(bytes{0x06, 0x6D, 0x02, 0xA4, 0xD7, 0xF4, 0x11, 0x04}, invalid));
+    EXPECT_FALSE(invalid.clock.has_value());
+    EXPECT_EQ(invalid.untagged_values, 1u);
+}
+
+TEST(amis, manufacturer_registers_only_as_the_specification_names_them) {
+    const std::uint16_t sam = 0x4C2D;
+    // 04 83 FF 04: 1-0:1.128.0 from a Siemens AMIS meter ...
+    reading amis;
+    ASSERT_FALSE(parse_mbus_records(bytes{0x04, 0x83, 0xFF, 0x04, 0x14, 0, 0, 0}, amis, sam));
+    EXPECT_EQ(value_at(amis, electricity(1, 128)), 20.0);
+    // ... from another manufacturer, with another code, or with more VIFEs: left out.
+    for (const auto& [record, m] : std::vector<std::pair<bytes, std::uint16_t>>{
+             {{0x04, 0x83, 0xFF, 0x04, 0x14, 0, 0, 0}, 0x1234},
+             {{0x04, 0x83, 0xFF, 0x00, 0x14, 0, 0, 0}, sam},
+             {{0x04, 0x83, 0xFF, 0x84, 0x73, 0x14, 0, 0, 0}, sam}}) {
+        reading r;
+        ASSERT_FALSE(parse_mbus_records(record, r, m));
+        EXPECT_TRUE(r.values.empty()) << r.values.size();
+        EXPECT_EQ(r.untagged_values, 1u);
+    }
+}
+
+TEST(amis, only_snd_nke_and_snd_ud_to_the_reader_are_answered) {
+    const capture& c = capture_by_id("amis_netzooe_spec_example");
+    // 10 C A CS 16 with C 60h (not SND_NKE), 40h to another address, 5Bh (REQ_UD2) to F0h.
+    for (const bytes& frame :
+         {bytes{0x10, 0x60, 0xF0, 0x50, 0x16}, bytes{0x10, 0x40, 0xFE, 0x3E, 0x16},
+          bytes{0x10, 0x5B, 0xF0, 0x4B, 0x16}}) {
+        const auto e = run(c.keys, frame);
+        EXPECT_EQ(e.answers, 0u) << to_hex(frame);
+    }
+    EXPECT_EQ(run(c.keys, bytes{0x10, 0x40, 0xF0, 0x30, 0x16}).answers, 1u);
+}
+
+// Synthetic: pushes encrypted here with OMS mode 5 (the operator's example key and header), to
+// check what a decryption must hold before it is taken.
+bytes amis_frame(const bytes& plain) {
+    const capture& c = capture_by_id("amis_netzooe_spec_example");
+    bytes frame = concat(c.frames);
+    const std::uint8_t iv[16] = {0x2D, 0x4C, 0,    0,    0,    0,    0x01, 0x0E,
+                                 0x0D, 0x0D, 0x0D, 0x0D, 0x0D, 0x0D, 0x0D, 0x0D};
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    bytes cipher(plain.size());
+    int len = 0;
+    EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, c.keys.key.data(), iv);
+    EVP_CIPHER_CTX_set_padding(ctx, 0);
+    EVP_EncryptUpdate(ctx, cipher.data(), &len, plain.data(), static_cast<int>(plain.size()));
+    EVP_CIPHER_CTX_free(ctx);
+    std::copy(cipher.begin(), cipher.end(), frame.begin() + 19);  // after the header
+    std::uint8_t sum = 0;
+    for (std::size_t i = 4; i < frame.size() - 2; ++i)
+        sum = static_cast<std::uint8_t>(sum + frame[i]);
+    frame[frame.size() - 2] = sum;
+    return frame;
+}
+
+TEST(amis, a_decryption_is_taken_only_with_fillers_clock_and_registers) {
+    const capture& c = capture_by_id("amis_netzooe_spec_example");
+    ASSERT_EQ(run(c.keys, amis_frame(c.plaintext)).readings.size(), 1u);  // the control
+    // 80 bytes each: a clock and A+, filled with 2F, but broken one way each.
+    bytes good{0x2F, 0x2F, 0x06, 0x6D, 0x5F, 0x0C, 0x48, 0xC1,
+               0x17, 0x1B, 0x04, 0x03, 0x00, 0x72, 0x0A, 0x00};
+    good.resize(80, 0x2F);
+    EXPECT_EQ(run(c.keys, amis_frame(good)).readings.size(), 1u);
+    bytes no_trailing_filler = good;
+    no_trailing_filler[79] = 0x00;
+    bytes no_clock = good;
+    no_clock[3] = 0x13;  // a volume record: left out
+    bytes vendor_data_inside = good;
+    vendor_data_inside[16] = 0x0F;  // manufacturer data from byte 16
+    for (const bytes& plain : {no_trailing_filler, no_clock, vendor_data_inside}) {
+        const auto e = run(c.keys, amis_frame(plain));
+        EXPECT_TRUE(e.readings.empty());
+        ASSERT_EQ(e.errors.size(), 1u);
+        EXPECT_EQ(e.errors[0], make_error_code(errc::oms_not_decrypted));
+        EXPECT_EQ(e.answers, 1u);  // the frame itself was whole: answered
+    }
 }
 
 }  // namespace
