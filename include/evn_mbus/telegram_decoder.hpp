@@ -52,7 +52,8 @@ struct decoder_keys {
 };
 
 struct decoder_options {
-    // serial.link: mbus, hdlc or apdu to accept only that framing, auto_detect to find it out.
+    // serial.link: mbus, hdlc or apdu to accept only that framing, auto_detect to find it out;
+    // amis: M-Bus, answering the meter (so does auto_detect; mbus never answers).
     link_layer link = link_layer::auto_detect;
     // meter.layout: the user's own layout for plain values, or one built-in layout by name.
     layout_choice layout;
@@ -97,7 +98,7 @@ class telegram_decoder {
     void set_layout(const layout_choice& layout);
     link_layer configured_link() const noexcept { return link_; }
     // The link of the last valid frame: mbus, hdlc or apdu (an APDU that decoded); auto_detect
-    // until one arrived. With a forced link, that link.
+    // until one arrived. With a forced link, that link (mbus for amis).
     link_layer detected_link() const noexcept { return detected_; }
 
     // Bytes from the line, in any chunking. Then call next() until it says need_more.
@@ -173,6 +174,7 @@ class telegram_decoder {
     void queue_incomplete_pushes();
 
     link_layer link_ = link_layer::auto_detect;
+    bool answers_ = true;  // auto_detect or amis: SND_NKE and SND_UD to F0h get E5h
     layout_choice layout_;
     std::vector<std::uint8_t> joined_;  // decode_bare's joined blocks
     link_layer detected_ = link_layer::auto_detect;

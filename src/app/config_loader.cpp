@@ -155,6 +155,23 @@ void config_reader::finish_serial() {
                  ": the P1 port of Energienetze Steiermark's Sagemcom T210-D-R sends at 115200 "
                  "baud, 8N1; set serial.baud: 115200 and serial.parity: none");
     }
+    // An AMIS meter's optical interface runs at 9600 8E1 (Netz OOe's interface specification);
+    // another setting gives garbage, and the meter, never answered, keeps searching.
+    if (serial.link == link_layer::amis &&
+        (serial.baud != 9600 || serial.parity != serial_parity::even || serial.data_bits != 8 ||
+         serial.stop_bits != 1)) {
+        std::string parity;
+        for (const auto& [name, value] : parity_spellings()) {
+            if (value == serial.parity) parity = name;
+        }
+        warn("serial.link", {},
+             "serial.link is amis (Netz Oberoesterreich), but the line is set to " +
+                 std::to_string(serial.baud) + " baud, " + std::to_string(serial.data_bits) +
+                 " data bits, parity " + parity + ", " + std::to_string(serial.stop_bits) +
+                 " stop bit(s): the AMIS meter's IR interface sends at 9600 baud, 8E1; set "
+                 "serial.baud: 9600, serial.parity: even, serial.data_bits: 8, "
+                 "serial.stop_bits: 1");
+    }
     // Not an error: the service waits for a device that is missing (an adapter not plugged in
     // yet), but a typo in the name would keep it waiting forever.
     const std::string& device = serial.device;

@@ -189,7 +189,9 @@ std::map<std::string, std::vector<setting>> build() {
             "idle_gap_ms", "silence (ms, 5 to 5000) that ends an incomplete frame",
             [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000, "milliseconds"),
         choice(
-            "link", "framing: auto (detect), mbus, hdlc or apdu (a P1 port's bare APDU)",
+            "link",
+            "framing: auto (detect, and answer an AMIS meter), mbus (listen only), hdlc, apdu (a "
+            "P1 port's bare APDU) or amis (Netz OOe: M-Bus, answered with E5)",
             [](auto& c) -> auto& { return c.serial.link; }, links),
         seconds(
             "reopen_max_s", "longest wait (s) between attempts to open a missing device",

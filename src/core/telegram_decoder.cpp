@@ -27,7 +27,8 @@ void telegram_decoder::set_keys(const decoder_keys& keys) {
 
 void telegram_decoder::set_link(link_layer link) {
     link_ = link;
-    detected_ = link;
+    detected_ = is_mbus(link) ? link_layer::mbus : link;
+    answers_ = link == link_layer::auto_detect || link == link_layer::amis;
     assembler_ = mbus_frame_assembler{};
     assembler_.report_short_frames(true);  // an AMIS meter's SND_NKE is answered
     oms_store_.clear();
@@ -56,7 +57,7 @@ bool telegram_decoder::apdu_link_open() const noexcept {
 void telegram_decoder::feed(std::span<const std::uint8_t> bytes) {
     keep_held_frames();
     fed_ += bytes.size();
-    if (link_ == link_layer::auto_detect || link_ == link_layer::mbus) assembler_.feed(bytes);
+    if (link_ == link_layer::auto_detect || is_mbus(link_)) assembler_.feed(bytes);
     if (link_ == link_layer::auto_detect || link_ == link_layer::hdlc) hdlc_.feed(bytes);
     if (apdu_link_open()) apdus_.feed(bytes);
 }
@@ -87,7 +88,7 @@ void telegram_decoder::keep_held_frames() {
 
 void telegram_decoder::on_idle_gap() {
     keep_held_frames();
-    if (link_ == link_layer::auto_detect || link_ == link_layer::mbus) assembler_.on_idle_gap();
+    if (link_ == link_layer::auto_detect || is_mbus(link_)) assembler_.on_idle_gap();
     if (link_ == link_layer::auto_detect || link_ == link_layer::hdlc) hdlc_.on_idle_gap();
     if (apdu_link_open()) apdus_.on_idle_gap();
 }
@@ -229,7 +230,7 @@ bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& err
     }
     if (f.what == mbus_frame_event::kind::control) {
         // SND_NKE (C 40h, FCB and FCV 0) to the reader: the meter looks for its reader.
-        if (f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
+        if (answers_ && f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
             queued q;
             q.answer = true;
             queue_.push_back(q);
@@ -267,7 +268,7 @@ bool telegram_decoder::take_apdu(const apdu_frame_event& f, std::error_code& err
 }
 
 bool telegram_decoder::pull_frame(std::error_code& error) {
-    if (link_ == link_layer::mbus) {
+    if (is_mbus(link_)) {
         for (;;) {
             const mbus_frame_event f = assembler_.next();
             if (f.what == mbus_frame_event::kind::need_more) return false;
@@ -355,7 +356,7 @@ void telegram_decoder::queue_error(const std::error_code& ec, std::span<const st
 void telegram_decoder::add_mbus(const mbus_frame& frame) {
     // SND_UD (C 53h/73h) to the reader: acknowledged as soon as it is complete and its
     // checksum held, whatever its content (the meter repeats a frame that is not).
-    if ((frame.c == 0x53 || frame.c == 0x73) && frame.a == amis_reader_address) {
+    if (answers_ && (frame.c == 0x53 || frame.c == 0x73) && frame.a == amis_reader_address) {
         queued q;
         q.answer = true;
         queue_.push_back(q);

@@ -140,7 +140,7 @@ TEST(amis, the_search_and_every_push_to_the_reader_are_answered_in_order) {
 // the line's idle gap.
 TEST(amis, the_answer_comes_with_the_frame_not_at_the_idle_gap) {
     const capture& c = capture_by_id("amis_netzooe_spec_example");
-    for (const link_layer link : {link_layer::auto_detect, link_layer::mbus}) {
+    for (const link_layer link : {link_layer::auto_detect, link_layer::amis}) {
         telegram_decoder dec(c.keys, decoder_options{link, {}});
         dec.feed(bytes{0x10, 0x40, 0xF0, 0x30, 0x16});
         EXPECT_EQ(dec.next().what, decode_event::kind::answer) << to_string(link);
@@ -258,6 +258,20 @@ TEST(amis, manufacturer_registers_only_as_the_specification_names_them) {
         EXPECT_TRUE(r.values.empty()) << r.values.size();
         EXPECT_EQ(r.untagged_values, 1u);
     }
+}
+
+// serial.link: mbus only listens (EVN's meters on a bus): the push decodes, nothing is answered.
+TEST(amis, a_listening_mbus_link_decodes_without_answering) {
+    const capture& c = capture_by_id("amis_vzlogger_mock_acc0");
+    telegram_decoder dec(c.keys, decoder_options{link_layer::mbus, {}});
+    dec.feed(c.stream);
+    dec.end_of_input();
+    std::vector<decode_event::kind> order;
+    for (decode_event e = dec.next(); e.what != decode_event::kind::need_more; e = dec.next())
+        order.push_back(e.what);
+    EXPECT_EQ(order, (std::vector<decode_event::kind>{decode_event::kind::reading,
+                                                      decode_event::kind::reading}));
+    EXPECT_EQ(dec.detected_link(), link_layer::mbus);
 }
 
 TEST(amis, only_snd_nke_and_snd_ud_to_the_reader_are_answered) {

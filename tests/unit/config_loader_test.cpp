@@ -678,6 +678,28 @@ TEST(config_loader, a_p1_link_on_an_m_bus_line_setting_is_warned_about) {
     EXPECT_TRUE(warnings_about(r, "serial.link").empty());
 }
 
+// serial.link: amis is Netz OOe's IR interface at 9600 8E1; each other line setting is said.
+TEST(config_loader, an_amis_link_on_another_line_setting_is_warned_about) {
+    const std::string amis = "serial:\n  device: /dev/null\n  link: amis\n";
+    auto r = load_config_text(with_key(amis), "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    auto w = warnings_about(r, "serial.link");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].message.find("2400 baud, 8 data bits, parity even, 1 stop bit"),
+              std::string::npos)
+        << w[0].message;
+    EXPECT_NE(w[0].message.find("serial.baud: 9600"), std::string::npos) << w[0].message;
+    r = load_config_text(with_key(amis + "  baud: 9600\n"), "");
+    ASSERT_TRUE(r.config) << all_messages(r);
+    EXPECT_TRUE(warnings_about(r, "serial.link").empty());
+    EXPECT_EQ(r.config->serial.link, link_layer::amis);
+    for (const char* other : {"  parity: none\n", "  data_bits: 7\n", "  stop_bits: 2\n"}) {
+        r = load_config_text(with_key(amis + "  baud: 9600\n" + other), "");
+        ASSERT_TRUE(r.config) << all_messages(r);
+        EXPECT_EQ(warnings_about(r, "serial.link").size(), 1u) << other;
+    }
+}
+
 // "password: #hunter2" is a comment to YAML: the password is empty and nothing said so.
 TEST(config_loader, secret_emptied_by_a_yaml_rule_is_warned_about_with_the_rule) {
     const std::pair<std::string, std::string> cases[] = {
