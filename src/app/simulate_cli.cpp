@@ -19,8 +19,9 @@ command add_simulate_command(CLI::App& parent) {
     simulate_options& o = s->options;
     CLI::App* sub = parent.add_subcommand(
         "simulate",
-        "Pretend to be an EVN Kaifa MA309M smart meter: send encrypted M-Bus pushes to a "
-        "pseudo-terminal (its path is printed on the first line), a serial port or a file");
+        "Pretend to be an EVN Kaifa MA309M smart meter (or, with --link-layer amis, an AMIS "
+        "meter of Netz OOe that waits for answers): send encrypted pushes to a pseudo-terminal "
+        "(its path is printed on the first line), a serial port or a file");
     auto* device = sub->add_option("--device", o.device,
                                    "send to this serial port (set to baud, 8E1) or file instead "
                                    "of a pseudo-terminal");
@@ -33,8 +34,11 @@ command add_simulate_command(CLI::App& parent) {
                     "frame the made-up pushes as M-Bus long frames (mbus, like EVN's Kaifa), "
                     "HDLC frames (hdlc), HDLC frames carrying general-block-transfer blocks "
                     "(hdlc-gbt, like the Landis+Gyr E450) or as a P1 port's bare APDU with a "
-                    "DSMR text (apdu, like Energienetze Steiermark's meters; --baud 115200)")
-        ->check(CLI::IsMember({"mbus", "hdlc", "hdlc-gbt", "apdu"}))
+                    "DSMR text (apdu, like Energienetze Steiermark's meters; --baud 115200), or "
+                    "be an AMIS meter of Netz OOe (amis: EN 13757-3 pushes in OMS mode 5 at "
+                    "9600 baud, one a second, each only after the reader answered the last "
+                    "with E5h; a search with SND_NKE once a minute until it does)")
+        ->check(CLI::IsMember({"mbus", "hdlc", "hdlc-gbt", "apdu", "amis"}))
         ->capture_default_str();
     sub->add_option("--replay", o.replay,
                     "send the telegrams of this capture file (hex text or raw bytes) in a loop "
@@ -45,13 +49,15 @@ command add_simulate_command(CLI::App& parent) {
                     "published example");
     sub->add_option("--meter-number", o.meter_number, "meter number to send");
     sub->add_option("--count", o.count, "stop after this many pushes (default: run until stopped)");
-    sub->add_option("--interval", o.interval_s, "seconds from one push to the next")
-        ->capture_default_str();
+    auto* interval = sub->add_option("--interval", o.interval_s,
+                                     "seconds from one push to the next (amis: 1 by default)")
+                         ->capture_default_str();
     sub->add_option("--speed", s->speed,
                     "run this many times faster than real time, or 'max' for no pacing at all")
         ->capture_default_str();
-    sub->add_option("--baud", o.baud, "line speed; bytes take 11 bits (8E1)")
-        ->capture_default_str();
+    auto* baud = sub->add_option("--baud", o.baud,
+                                 "line speed; bytes take 11 bits (8E1) (amis: 9600 by default)")
+                     ->capture_default_str();
     sub->add_option("--frame-gap-ms", o.frame_gap_ms, "pause between the frames of one push")
         ->capture_default_str();
     sub->add_flag("--noise", o.noise, "send random bytes between pushes");
@@ -62,17 +68,29 @@ command add_simulate_command(CLI::App& parent) {
                     "probability that a push has one frame cut short (the rest never sent)");
     sub->add_option("--oversize", o.oversize,
                     "probability that a push's first frame is longer than an M-Bus frame may be");
+    sub->add_option("--drop-ack", o.drop_ack,
+                    "amis: probability that the meter does not hear the reader's E5h (it sends "
+                    "the push again)");
+    sub->add_option("--report", o.report,
+                    "amis: at the end, write the acknowledgement figures (answered, late, "
+                    "missing, latency p50/p99/max) to this file as JSON");
     auto* seed = sub->add_option("--seed", s->seed,
                                  "start the made-up values and faults from this number, to "
                                  "repeat a run (default: random, printed at the start)");
     sub->add_option("--expect", o.expect,
                     "write one JSON line per push to this file: its number, its fault and what "
                     "it should decode to");
-    return {sub, [s, seed]() -> int {
+    return {sub, [s, seed, interval, baud]() -> int {
                 simulate_options& opts = s->options;
                 opts.framing = s->framing == "mbus"   ? link_layer::mbus
                                : s->framing == "apdu" ? link_layer::apdu
+                               : s->framing == "amis" ? link_layer::amis
                                                       : link_layer::hdlc;
+                if (opts.framing == link_layer::amis) {
+                    // The IR interface's line and the meter's pace, unless told otherwise.
+                    if (interval->count() == 0) opts.interval_s = 1.0;
+                    if (baud->count() == 0) opts.baud = 9600;
+                }
                 opts.block_transfer = s->framing == "hdlc-gbt";
                 if (seed->count() > 0) opts.seed = s->seed;
                 if (s->speed == "max") {

@@ -14,6 +14,9 @@
 #include <random>
 #include <vector>
 
+#include "amis_report.hpp"
+#include "amis_sender.hpp"
+#include "amis_source.hpp"
 #include "capture_input.hpp"
 #include "evn_mbus/error.hpp"
 #include "evn_mbus/hex.hpp"
@@ -70,6 +73,17 @@ std::string check_options(const simulate_options& o) {
                "--device";
     }
     if (o.meter_number.size() > 64) return "--meter-number is too long (at most 64 characters)";
+    if (o.framing == link_layer::amis && (o.drop_frame > 0 || o.oversize > 0)) {
+        return "--drop-frame and --oversize do not apply to an AMIS meter: its pushes are one "
+               "short frame each (--corrupt, --truncate, --noise and --drop-ack do)";
+    }
+    if (o.framing != link_layer::amis && (o.drop_ack > 0 || !o.report.empty())) {
+        return "--drop-ack and --report are for an AMIS meter (--link-layer amis), the only one "
+               "that waits for answers";
+    }
+    if (!(o.drop_ack >= 0 && o.drop_ack <= 1)) {
+        return "--drop-ack is a probability between 0 and 1, e.g. 0.1 for one in ten";
+    }
     return {};
 }
 
@@ -103,6 +117,11 @@ std::unique_ptr<push_source> make_source(const simulate_options& o, const aes_ke
     lp.start = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     lp.meter_number = o.meter_number;
     const auto interval = std::chrono::milliseconds(std::llround(o.interval_s * 1000.0));
+    if (o.framing == link_layer::amis) {
+        auto amis = std::make_unique<amis_source>(lp, key, interval);
+        what = "AMIS (Netz OOe) pushes of meter " + amis->meter_number();
+        return amis;
+    }
     auto synth = std::make_unique<synthesized_source>(
         lp, key, interval, static_cast<std::uint32_t>(1 + faults.draw() % 100000));
     what = "EVN Kaifa MA309M pushes of meter " + synth->meter_number();
@@ -213,6 +232,7 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
     h.on_done = [&](push_sender::outcome r) {
         result = r;
         if (r != push_sender::outcome::completed) {
+            port.cancel();
             stop_signals.cancel();
             return;
         }
@@ -221,17 +241,64 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
                 err << prefix << "nobody read the last " << undelivered << " bytes from "
                     << port.name() << " within 5 s; they are discarded.\n";
             }
+            port.cancel();  // an AMIS meter's read of the answers ends too
             stop_signals.cancel();
         });
     };
-    push_sender sender(io, port, *source, faults, pacer, o.count, std::move(h));
+    // An AMIS meter waits for its reader's answers; the others just send.
+    std::unique_ptr<push_sender> sender;
+    std::unique_ptr<amis_master> master;
+    std::unique_ptr<amis_sender> amis;
+    amis_report report(err);
+    if (o.framing == link_layer::amis) {
+        amis_master::options mo;
+        const double speed = o.speed.value_or(0.0);
+        const auto scaled = [&](double seconds) {
+            return std::chrono::duration_cast<amis_master::clock::duration>(
+                std::chrono::duration<double>(speed > 0 ? seconds / speed : 0.0));
+        };
+        mo.search_interval = scaled(60.0);
+        mo.push_interval = scaled(o.interval_s);
+        master = std::make_unique<amis_master>(mo, amis_master::clock::now());
+        auto* made_up = dynamic_cast<amis_source*>(source.get());
+        auto make = [&, made_up](std::uint8_t access_number, bool fcb, push_bytes& p) {
+            if (made_up) made_up->set_frame_header(access_number, fcb);
+            return source->next(p);
+        };
+        amis_sender::handlers ah;
+        ah.on_push = h.on_push;
+        ah.on_done = h.on_done;
+        ah.on_result = [&](const amis_master::result& r, std::uint64_t seq) { report.say(r, seq); };
+        if (timing) timing->frame_gap_ms = 0;
+        amis = std::make_unique<amis_sender>(io, port, make, faults, *master, timing, o.count,
+                                             o.drop_ack, std::move(ah));
+    } else {
+        sender =
+            std::make_unique<push_sender>(io, port, *source, faults, pacer, o.count, std::move(h));
+    }
     stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        sender.stop();
+        if (sender) sender->stop();
+        if (amis) amis->stop();
         port.cancel();
     });
-    sender.start();
+    if (sender) sender->start();
+    if (amis) amis->start();
     io.run();
+    const std::error_code error = sender ? sender->error() : amis->error();
+    const std::uint64_t failed_seq = sender ? sender->failed_seq() : amis->failed_seq();
+    if (master) {
+        report.say_summary(master->statistics());
+        if (!o.report.empty()) {
+            std::ofstream file(o.report, std::ios::trunc);
+            file << amis_report::figures(master->statistics()).dump() << "\n";
+            if (!file.flush()) {
+                err << prefix << "cannot write the report file " << o.report << " ("
+                    << std::strerror(errno) << ")\n";
+                return 1;
+            }
+        }
+    }
 
     switch (result) {
         case push_sender::outcome::completed:
@@ -240,12 +307,16 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
             err << prefix << "stopped\n";
             return 0;
         case push_sender::outcome::build_failed:
-            err << prefix << "could not build push " << sender.failed_seq() << ": "
-                << sender.error().message() << "\n";
+            err << prefix << "could not build push " << failed_seq << ": " << error.message()
+                << "\n";
             return 1;
         case push_sender::outcome::write_failed:
-            err << prefix << "writing to " << port.name() << " failed: " << sender.error().message()
-                << ". "
+            if (error == std::errc::operation_not_supported) {
+                err << prefix << "an AMIS meter needs its reader's answers: --device must be a "
+                    << "serial port, not a file or pipe (or leave it out for a pseudo-terminal)\n";
+                return 1;
+            }
+            err << prefix << "writing to " << port.name() << " failed: " << error.message() << ". "
                 << (port.is_pty() ? "The pseudo-terminal was closed unexpectedly."
                                   : "The serial adapter may have been unplugged, or the reader "
                                     "of the file or pipe went away; check it and start again.")

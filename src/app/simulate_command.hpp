@@ -1,6 +1,10 @@
 // `evn-mbus simulate`: an EVN Kaifa MA309M on a pseudo-terminal (or a serial port or a file),
 // so the daemon can be tried, tested and bugs reproduced without a smart meter.
 //
+// An AMIS meter (--link-layer amis) searches for its reader with SND_NKE and sends its pushes
+// only while the reader answers each with E5h; missing, late and wrong answers are said, and
+// the figures written at the end.
+//
 // Pushes are synthesized from a load_profile and encrypted with the given key like the real
 // meter's (system title "KFM...", security control 20h, increasing frame counter, two M-Bus
 // frames of 256 and 26 bytes), or replayed from a capture file. Timing is the real line's by
@@ -43,9 +47,13 @@ struct simulate_options {
     std::optional<std::uint64_t> seed;  // nullopt: a random one, printed for reproduction
     std::string expect;                 // JSON Lines file: what each push should decode to
     // --link-layer: how made-up pushes are framed: M-Bus long frames like EVN's Kaifa (mbus),
-    // HDLC frames (hdlc), or HDLC with general-block-transfer blocks like the Landis+Gyr E450.
+    // HDLC frames (hdlc), or HDLC with general-block-transfer blocks like the Landis+Gyr E450;
+    // amis: an AMIS meter of Netz OOe, the M-Bus master that waits for the reader's E5h
+    // (amis_master.hpp; `interval_s` is then the time between its SND_UD, 1 s by default).
     link_layer framing = link_layer::mbus;
     bool block_transfer = false;  // with framing hdlc
+    double drop_ack = 0.0;        // amis: probability that the meter does not hear an E5h
+    std::string report;           // amis: a JSON file with the acknowledgement figures
 };
 
 // Prints the pty's slave path as the first line of `out` (flushed) when it creates one;
