@@ -80,7 +80,7 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
             }
         } else if (late_possible_) {
             late_possible_ = false;
-            ++stats_.late;
+            if (last_ != frame::search) ++stats_.late;  // a search is said, not counted
             finish(outcome::late, now - sent_at_);
         } else {
             ++stats_.stray;

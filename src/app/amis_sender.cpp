@@ -57,6 +57,7 @@ void amis_sender::done(outcome o) {
 
 void amis_sender::report() {
     for (const amis_master::result& r : master_.take_results()) {
+        last_damaged_ = r.what == amis_master::outcome::damaged_unanswered;
         if (handlers_.on_result) {
             handlers_.on_result(r, r.which == amis_master::frame::search ? 0 : seq_);
         }
@@ -79,8 +80,11 @@ void amis_sender::step() {
     const auto now = line_pacer::clock::now();
     master_.update(now);
     report();
-    // The last push's acknowledgement, or its absence, is known before the run ends.
-    if (count_ != 0 && seq_ >= count_ && !master_.busy()) return done(outcome::completed);
+    // The last push's acknowledgement, or its absence, is known before the run ends; a last
+    // push the line damaged is sent again first, as the meter would.
+    if (count_ != 0 && seq_ >= count_ && !master_.busy() && !last_damaged_) {
+        return done(outcome::completed);
+    }
     const std::optional<amis_master::frame> f = master_.due(now);
     if (!f) return wait_until(master_.next_due());
     begin_frame(*f);

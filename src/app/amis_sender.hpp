@@ -74,6 +74,7 @@ class amis_sender {
     std::size_t frame_size_ = 0;           // of bytes_, the frame
     std::size_t written_ = 0;
     bool damaged_ = false;
+    bool last_damaged_ = false;  // the last wait ended on a damaged frame: it comes again
     bool writing_ = false;
     std::uint64_t seq_ = 0;  // new pushes made
     std::error_code error_;

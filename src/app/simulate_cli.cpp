@@ -68,6 +68,9 @@ command add_simulate_command(CLI::App& parent) {
                     "probability that a push has one frame cut short (the rest never sent)");
     sub->add_option("--oversize", o.oversize,
                     "probability that a push's first frame is longer than an M-Bus frame may be");
+    sub->add_option("--search-interval", o.search_interval_s,
+                    "amis: seconds between the meter's searches (SND_NKE) while no reader answers")
+        ->capture_default_str();
     sub->add_option("--drop-ack", o.drop_ack,
                     "amis: probability that the meter does not hear the reader's E5h (it sends "
                     "the push again)");

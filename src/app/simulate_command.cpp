@@ -81,6 +81,7 @@ std::string check_options(const simulate_options& o) {
         return "--drop-ack and --report are for an AMIS meter (--link-layer amis), the only one "
                "that waits for answers";
     }
+    if (!(o.search_interval_s >= 0)) return "--search-interval must be a positive number";
     if (!(o.drop_ack >= 0 && o.drop_ack <= 1)) {
         return "--drop-ack is a probability between 0 and 1, e.g. 0.1 for one in ten";
     }
@@ -118,7 +119,9 @@ std::unique_ptr<push_source> make_source(const simulate_options& o, const aes_ke
     lp.meter_number = o.meter_number;
     const auto interval = std::chrono::milliseconds(std::llround(o.interval_s * 1000.0));
     if (o.framing == link_layer::amis) {
-        auto amis = std::make_unique<amis_source>(lp, key, interval);
+        // The meter's clock moves a second a push whatever --interval paces the line at: the
+        // clock is the push's identity (a repeat has the same one).
+        auto amis = std::make_unique<amis_source>(lp, key, std::chrono::seconds(1));
         what = "AMIS (Netz OOe) pushes of meter " + amis->meter_number();
         return amis;
     }
@@ -257,7 +260,7 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
             return std::chrono::duration_cast<amis_master::clock::duration>(
                 std::chrono::duration<double>(speed > 0 ? seconds / speed : 0.0));
         };
-        mo.search_interval = scaled(60.0);
+        mo.search_interval = scaled(o.search_interval_s);
         mo.push_interval = scaled(o.interval_s);
         master = std::make_unique<amis_master>(mo, amis_master::clock::now());
         auto* made_up = dynamic_cast<amis_source*>(source.get());

@@ -51,9 +51,10 @@ struct simulate_options {
     // amis: an AMIS meter of Netz OOe, the M-Bus master that waits for the reader's E5h
     // (amis_master.hpp; `interval_s` is then the time between its SND_UD, 1 s by default).
     link_layer framing = link_layer::mbus;
-    bool block_transfer = false;  // with framing hdlc
-    double drop_ack = 0.0;        // amis: probability that the meter does not hear an E5h
-    std::string report;           // amis: a JSON file with the acknowledgement figures
+    bool block_transfer = false;      // with framing hdlc
+    double search_interval_s = 60.0;  // amis: between searches while nobody answers
+    double drop_ack = 0.0;            // amis: probability that the meter does not hear an E5h
+    std::string report;               // amis: a JSON file with the acknowledgement figures
 };
 
 // Prints the pty's slave path as the first line of `out` (flushed) when it creates one;
