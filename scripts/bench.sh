@@ -4,6 +4,7 @@
 #   core decode throughput and allocations per telegram (Google Benchmark, tests/bench/core_bench)
 #   end-to-end latency, daemon footprint (RSS, CPU per push and per hour), start-up to READY=1
 #   (the daemon as a process against a real Mosquitto, tests/bench/daemon_bench)
+#   the AMIS acknowledgement (E5h) latency over 1,000 frames on a pty (evn-mbus simulate)
 # About two minutes after the build. Arguments go to evn_mbus_daemon_bench, e.g.
 #   scripts/bench.sh latency --latency-pushes 5000
 # Environment: BUILD_DIR (default build-release), CORE_MIN_TIME (seconds per decode
@@ -36,6 +37,22 @@ else
     echo '{}' >"$out/paced.json"
 fi
 "$build/tests/bench/evn_mbus_daemon_bench" --json "$out/daemon.json" "$@"
+echo
+echo "== AMIS: the daemon's acknowledgement, 1,000 frames on a pty =="
+# The simulated AMIS meter (Netz OOe) sends a push as soon as the last one was answered; it
+# measures from the frame's last byte to the E5h. The daemon decodes and answers, no MQTT.
+printf 'serial:\n  device: %s\n  baud: 9600\n  link: amis\nmeter:\n  key: %s\n' \
+    "$out/meter" 36C66639E48A8CA4D6BC8B282A793BBB >"$out/amis.yaml"
+"$build/src/app/evn-mbus" simulate --link-layer amis --link "$out/meter" --count 1000 \
+    --speed max --report "$out/amis.json" >/dev/null 2>"$out/amis-simulate.log" &
+simulator=$!
+"$build/src/app/evn-mbus" run --config "$out/amis.yaml" --no-mqtt --log-target stderr \
+    >/dev/null 2>"$out/amis-run.log" &
+daemon=$!
+wait "$simulator" || { cat "$out/amis-simulate.log"; exit 1; }
+kill "$daemon"
+wait "$daemon" || true
+tail -n 1 "$out/amis-simulate.log"
 
 compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
 compiler_version="$("${compiler:-c++}" --version | head -n 1)"
@@ -44,11 +61,12 @@ cpus="$(nproc)"
 kernel="$(uname -sr)"
 
 python3 - "$out/core.json" "$out/daemon.json" "$out/paced.json" \
-    "$cpu" "$cpus" "$kernel" "$compiler_version" <<'EOF'
+    "$cpu" "$cpus" "$kernel" "$compiler_version" "$out/amis.json" <<'EOF'
 import json
 import sys
 
-core_path, daemon_path, paced_path, cpu, cpus, kernel, compiler = sys.argv[1:8]
+core_path, daemon_path, paced_path, cpu, cpus, kernel, compiler, amis_path = sys.argv[1:9]
+amis = json.load(open(amis_path))
 core = json.load(open(core_path))["benchmarks"]
 daemon = json.load(open(daemon_path))
 paced = json.load(open(paced_path)).get("latency")
@@ -111,6 +129,12 @@ if fp:
         row("CPU an hour (2400 baud a push)",
             f"{hour(paced['cpu_per_push_us'], 5):.2f} s (a push every 5 s, EVN), "
             f"{hour(paced['cpu_per_push_us'], 1):.2f} s (every 1 s)")
+
+al = amis["latency_ms"]
+row(f"AMIS acknowledgement E5h ({al['count']} frames, pty)",
+    f"p50 {al['p50']:.2f} ms, p99 {al['p99']:.2f} ms, max {al['max']:.1f} ms; "
+    f"{amis['late']} late, {amis['missing']} missing", "every one < 500 ms",
+    al["max"] < 500 and amis["late"] == 0 and amis["missing"] == 0)
 
 st = daemon.get("startup")
 if st:

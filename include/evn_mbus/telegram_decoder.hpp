@@ -25,7 +25,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -198,8 +197,9 @@ class telegram_decoder {
     std::vector<queued> queue_;
     // The user data and frame of each queued EN 13757-3 telegram, oldest first; the one being
     // reported is moved to oms_current_ so that its spans stay valid until the next call.
-    std::deque<std::vector<std::uint8_t>> oms_store_;
+    std::vector<std::vector<std::uint8_t>> oms_store_;
     std::vector<std::uint8_t> oms_current_;
+    std::vector<std::vector<std::uint8_t>> oms_spare_;  // emptied buffers, for the next ones
     oms_decryptor oms_;
     std::size_t queue_pos_ = 0;
     bool ended_ = false;  // end_of_input() came: check the reassemblers once the bytes ran out

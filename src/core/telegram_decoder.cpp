@@ -32,6 +32,7 @@ void telegram_decoder::set_link(link_layer link) {
     assembler_ = mbus_frame_assembler{};
     assembler_.report_short_frames(true);  // an AMIS meter's SND_NKE is answered
     oms_store_.clear();
+    oms_spare_.clear();
     hdlc_ = hdlc_frame_assembler{};
     apdus_ = apdu_frame_assembler{};
     tentative_failures_ = 0;
@@ -147,8 +148,10 @@ decode_event telegram_decoder::next() {
                 return ev;
             }
             if (q.oms) {
-                oms_current_ = std::move(oms_store_.front());
-                oms_store_.pop_front();
+                // The buffers go round (store, current, spare): no allocation per telegram.
+                std::swap(oms_current_, oms_store_.front());
+                oms_spare_.push_back(std::move(oms_store_.front()));
+                oms_store_.erase(oms_store_.begin());  // one or two: a deque would allocate
                 if (auto ec = decode_oms(q.apdu, reading_)) {
                     ++stats_.errors;
                     return {kind::error, nullptr, ec, q.raw, 0, 0};
@@ -363,6 +366,11 @@ void telegram_decoder::add_mbus(const mbus_frame& frame) {
     }
     if (frame.ci == ci_oms_long_header) {
         std::vector<std::uint8_t>& keep = oms_store_.emplace_back();
+        if (!oms_spare_.empty()) {
+            keep = std::move(oms_spare_.back());
+            oms_spare_.pop_back();
+        }
+        keep.clear();
         keep.reserve(1 + frame.payload.size() + frame.raw.size());
         keep.push_back(frame.ci);
         keep.insert(keep.end(), frame.payload.begin(), frame.payload.end());

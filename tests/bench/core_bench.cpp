@@ -119,6 +119,7 @@ BENCHMARK_CAPTURE(bm_real_capture, evn_sagemcom_t210d, std::string("evn_sagemcom
 BENCHMARK_CAPTURE(bm_real_capture, lgz_e450_hdlc_gbt, std::string("lgz_e450_landis_gyr_e450"));
 // The P1 port: a bare APDU whose plaintext is DSMR text (link auto-detected, CRC checked).
 BENCHMARK_CAPTURE(bm_real_capture, steiermark_p1_dsmr, std::string("shrdzm_sagemcom_steiermark"));
+BENCHMARK_CAPTURE(bm_real_capture, amis_netzooe_mode5, std::string("amis_netzooe_spec_example"));
 BENCHMARK(bm_synthetic_kaifa);
 
 BENCHMARK_MAIN();
