@@ -17,7 +17,7 @@
 // T is the tariff from the DIFEs; VIFE 3Ch means backward flow, VIFE 0111 0nnn multiplies by
 // 10^(nnn-6). Records in other units, with a storage number, subunit or function other than
 // instantaneous are left out and counted (reading::untagged_values), never given a guessed
-// code.
+// code; they pass through by their DIF/VIF header (reading::unnamed_records), as sent.
 #pragma once
 
 #include <cstdint>

@@ -72,6 +72,14 @@ struct shape_element {
     std::string preview;
 };
 
+// An EN 13757-3 record evn-mbus does not name (mbus_records.hpp), passed through by its header:
+// the DIF, DIFEs, VIF and VIFEs as sent, in hex ("04FD17"), and its data as sent: integers and
+// BCD as the number, a real as the number, other data as hex text; no scaler applied.
+struct mbus_record_value {
+    std::string header;
+    obis_value value;  // its code is unused (zero)
+};
+
 struct reading {
     system_title title{};  // sender's system title (empty for plaintext pushes)
     // GCM invocation counter; for EN 13757-3 (AMIS) pushes the meter clock in seconds since
@@ -89,6 +97,9 @@ struct reading {
     // Numbers sent without an OBIS code that no known profile placed; they are left out of
     // `values` rather than given a guessed meaning.
     std::uint32_t untagged_values = 0;
+    // EN 13757-3 pushes: the records among untagged_values, by header, in wire order (the first
+    // of records with the same header).
+    std::vector<mbus_record_value> unnamed_records;
     // layout untagged: the top structure's elements, to write a layout from; else empty.
     std::vector<shape_element> shape;
     // The framing the push came in: mbus or hdlc (auto_detect: decoded from a bare APDU), and

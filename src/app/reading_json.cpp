@@ -29,6 +29,13 @@ nlohmann::json to_json(const reading& r) {
         obis[v.code.to_string()] = std::move(entry);
     }
     j["obis"] = std::move(obis);
+    // EN 13757-3 records evn-mbus does not name, by their DIF/VIF header, as sent.
+    if (!r.unnamed_records.empty()) {
+        nlohmann::json records = nlohmann::json::object();
+        for (const auto& u : r.unnamed_records)
+            records[u.header] = value_json(u.value);
+        j["mbus_records"] = std::move(records);
+    }
     return j;
 }
 

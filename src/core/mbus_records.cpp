@@ -5,6 +5,7 @@
 
 #include "evn_mbus/cosem_datetime.hpp"
 #include "evn_mbus/error.hpp"
+#include "evn_mbus/hex.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -230,6 +231,25 @@ bool add_record(const record& r, std::uint16_t manufacturer, reading& out) {
     return true;
 }
 
+// A record evn-mbus does not name, into reading::unnamed_records by its header (not twice).
+void pass_through(const record& r, std::span<const std::uint8_t> header, reading& out) {
+    std::string key;
+    to_hex(header, key);
+    for (const mbus_record_value& known : out.unnamed_records) {
+        if (known.header == key) return;
+    }
+    mbus_record_value& u = out.unnamed_records.emplace_back();
+    u.header = std::move(key);
+    // Integers (1-4, 6, 7), a real (5, four bytes), BCD with digits only.
+    if ((r.data_field >= 0x1 && r.data_field <= 0x7) ||
+        (is_bcd(r.data_field) && is_valid_bcd(r.data))) {
+        set_number(r, u.value);
+    } else {
+        u.value.type = axdr_type::octet_string;
+        to_hex(r.data, u.value.text);
+    }
+}
+
 }  // namespace
 
 std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading& out,
@@ -244,6 +264,7 @@ std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading&
             if (pos <= encrypted) return errc::mbus_bad_record;
             break;
         }
+        const std::size_t start = pos - 1;
         record r;
         r.data_field = dif & 0x0F;
         r.function = (dif >> 4) & 0x03;
@@ -272,6 +293,7 @@ std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading&
             }
             pos += 1 + plain[pos];
         }
+        const std::size_t header_end = pos;
         int length = data_length(r.data_field);
         if (length == -2) return errc::mbus_bad_record;  // a special function mid-record
         if (length == -1) {
@@ -284,7 +306,10 @@ std::error_code parse_mbus_records(std::span<const std::uint8_t> plain, reading&
         r.data = plain.subspan(pos, static_cast<std::size_t>(length));
         pos += static_cast<std::size_t>(length);
         if (r.data_field == 0x8 || r.data.empty()) continue;  // no value
-        if (!add_record(r, manufacturer, out)) ++out.untagged_values;
+        if (!add_record(r, manufacturer, out)) {
+            ++out.untagged_values;
+            pass_through(r, plain.subspan(start, header_end - start), out);
+        }
     }
     return {};
 }

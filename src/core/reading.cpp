@@ -158,6 +158,7 @@ void reading::clear() {
     values.clear();
     layout = value_layout::empty;
     untagged_values = 0;
+    unnamed_records.clear();
     shape.clear();
     link = link_layer::auto_detect;
     block_transfer = false;

@@ -15,6 +15,7 @@
 #include "evn_mbus/mbus_records.hpp"
 #include "evn_mbus/oms_frame.hpp"
 #include "fixture_loader.hpp"
+#include "reading_json.hpp"
 
 namespace evn_mbus::test {
 namespace {
@@ -329,6 +330,44 @@ TEST(amis, a_decryption_is_taken_only_with_fillers_clock_and_registers) {
         EXPECT_EQ(e.errors[0], make_error_code(errc::oms_not_decrypted));
         EXPECT_EQ(e.answers, 1u);  // the frame itself was whole: answered
     }
+}
+
+}  // namespace
+}  // namespace evn_mbus::test
+
+namespace evn_mbus::test {
+namespace {
+
+// Records evn-mbus does not name pass through by their DIF/VIF header, their data as sent: an
+// integer, BCD digits, variable-length data as hex, a register with a storage number; the
+// named ones and the clock stay where they were.
+TEST(amis, records_without_a_name_pass_through_by_their_header) {
+    const bytes plain = {0x04, 0x03, 0x10, 0x00, 0x00, 0x00,         // A+ 16 Wh
+                         0x04, 0xFD, 0x17, 0x01, 0x00, 0x00, 0x00,   // error flags
+                         0x0C, 0x13, 0x78, 0x56, 0x34, 0x12,         // volume, BCD
+                         0x0D, 0xFD, 0x0C, 0x03, 0x41, 0x42, 0x43,   // model, 3 bytes
+                         0x44, 0x03, 0x05, 0x00, 0x00, 0x00,         // A+ storage 1
+                         0x04, 0xFD, 0x17, 0x02, 0x00, 0x00, 0x00};  // the same again
+    reading r;
+    ASSERT_FALSE(parse_mbus_records(plain, r));
+    ASSERT_EQ(r.values.size(), 1u);
+    EXPECT_EQ(r.untagged_values, 5u);
+    ASSERT_EQ(r.unnamed_records.size(), 4u);
+    EXPECT_EQ(r.unnamed_records[0].header, "04FD17");
+    EXPECT_EQ(r.unnamed_records[0].value.scaled(), 1.0);  // the first of the two
+    EXPECT_EQ(r.unnamed_records[1].header, "0C13");
+    EXPECT_EQ(r.unnamed_records[1].value.scaled(), 12345678.0);
+    EXPECT_EQ(r.unnamed_records[2].header, "0DFD0C");
+    EXPECT_EQ(r.unnamed_records[2].value.text, "414243");
+    EXPECT_EQ(r.unnamed_records[3].header, "4403");
+    EXPECT_EQ(r.unnamed_records[3].value.scaled(), 5.0);
+    const nlohmann::json j = to_json(r);
+    EXPECT_EQ(
+        j.at("mbus_records"),
+        (nlohmann::json{{"04FD17", 1}, {"0C13", 12345678}, {"0DFD0C", "414243"}, {"4403", 5}}));
+    r.clear();
+    EXPECT_TRUE(r.unnamed_records.empty());
+    EXPECT_FALSE(to_json(r).contains("mbus_records"));
 }
 
 }  // namespace
