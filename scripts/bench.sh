@@ -43,13 +43,13 @@ echo "== AMIS: the daemon's acknowledgement, 1,000 frames on a pty =="
 # measures from the frame's last byte to the E5h. The daemon decodes and answers, no MQTT.
 printf 'serial:\n  device: %s\n  baud: 9600\n  link: amis\nmeter:\n  key: %s\n' \
     "$out/meter" 36C66639E48A8CA4D6BC8B282A793BBB >"$out/amis.yaml"
-"$build/src/app/evn-mbus" simulate --link-layer amis --link "$out/meter" --count 1000 \
+timeout 300 "$build/src/app/evn-mbus" simulate --link-layer amis --link "$out/meter" --count 1000 \
     --speed max --report "$out/amis.json" >/dev/null 2>"$out/amis-simulate.log" &
 simulator=$!
 "$build/src/app/evn-mbus" run --config "$out/amis.yaml" --no-mqtt --log-target stderr \
     >/dev/null 2>"$out/amis-run.log" &
 daemon=$!
-wait "$simulator" || { cat "$out/amis-simulate.log"; exit 1; }
+wait "$simulator" || { cat "$out/amis-simulate.log" "$out/amis-run.log"; exit 1; }
 kill "$daemon"
 wait "$daemon" || true
 tail -n 1 "$out/amis-simulate.log"

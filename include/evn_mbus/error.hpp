@@ -65,11 +65,12 @@ enum class errc {
     oms_unsupported_mode,  // a security mode other than none or 5 (AES-128-CBC)
     oms_not_decrypted,     // the plaintext does not start with 2F 2F: the key is wrong
     mbus_bad_record,       // a DIF/VIF record runs past the end or is malformed
+    amis_not_answered,     // serial.link mbus (listen only) and an AMIS meter searching: said once
 };
 
 // The last code: the error table (error.cpp) and its test check that every code up to it
 // has a row.
-inline constexpr errc last_errc = errc::mbus_bad_record;
+inline constexpr errc last_errc = errc::amis_not_answered;
 
 // Short, stable, machine-readable name ("bad_checksum"), used for counters and JSON.
 std::string_view error_name(errc e) noexcept;

@@ -2,7 +2,7 @@
 // oms_frame.hpp and mbus_records.hpp): the records of the operator's interface specification,
 // encrypted with OMS security mode 5 (OMS Vol. 2 clause 9.4.3: AES-128-CBC, no padding, 2F 2F
 // fillers), in an M-Bus SND_UD long frame to the reader at F0h (EN 13757-2 5.4) with CI 5Bh and
-// the short header of EN 13757-3:2018 clause 7.5.2. For the simulator and tests; everything it
+// the 12-byte header of EN 13757-3:2018 clause 7.5.2. For the simulator and tests; everything it
 // makes is synthetic.
 #pragma once
 

@@ -173,7 +173,8 @@ class telegram_decoder {
     void queue_incomplete_pushes();
 
     link_layer link_ = link_layer::auto_detect;
-    bool answers_ = true;  // auto_detect or amis: SND_NKE and SND_UD to F0h get E5h
+    bool answers_ = true;             // auto_detect or amis: SND_NKE and SND_UD to F0h get E5h
+    bool said_not_answered_ = false;  // amis_not_answered was reported
     layout_choice layout_;
     std::vector<std::uint8_t> joined_;  // decode_bare's joined blocks
     link_layer detected_ = link_layer::auto_detect;

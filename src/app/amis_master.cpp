@@ -45,12 +45,17 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
     for (const std::uint8_t b : bytes) {
         if (b != 0xE5) {
             ++stats_.stray;
-        } else if (waiting_ && !heard && !damaged_) {
+        } else if (waiting_ && !heard) {
             if (unheard_) {
                 ++stats_.stray;  // a second answer to one frame
                 continue;
             }
             unheard_ = true;
+            if (damaged_) {
+                ++stats_.damaged_acknowledged;  // wrong, whether the meter hears it or not
+                finish(outcome::damaged_acknowledged, now - sent_at_);
+                continue;
+            }
             ++stats_.answered_unheard;
             stats_.latencies.push_back(now - sent_at_);
         } else if (waiting_ && unheard_) {
@@ -71,6 +76,7 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
             if (searching_) {
                 ++stats_.searches_answered;
                 searching_ = false;
+                fcb_ = false;  // a new link: the first push after the search has FCB 0
                 next_ = now;
             } else {
                 fcb_ = !fcb_;
@@ -80,6 +86,11 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
             }
         } else if (late_possible_) {
             late_possible_ = false;
+            if (damaged_) {
+                ++stats_.damaged_acknowledged;  // late, and for a frame never to be answered
+                finish(outcome::damaged_acknowledged, now - sent_at_);
+                continue;
+            }
             if (last_ != frame::search) ++stats_.late;  // a search is said, not counted
             finish(outcome::late, now - sent_at_);
         } else {
@@ -91,8 +102,10 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
 void amis_master::expire(clock::time_point now) {
     if (!waiting_ || now < deadline_) return;
     waiting_ = false;
-    late_possible_ = !damaged_ && !unheard_;
-    if (damaged_) {
+    late_possible_ = !unheard_;
+    if (damaged_ && unheard_) {
+        // Said when its E5h came (damaged_acknowledged).
+    } else if (damaged_) {
         finish(outcome::damaged_unanswered, o_.ack_timeout);
     } else if (unheard_) {
         finish(outcome::unheard, o_.ack_timeout);

@@ -47,7 +47,8 @@ void amis_report::say(const amis_master::result& r, std::uint64_t seq) {
                 return;
             }
             err_ << prefix << what << ": no acknowledgement (E5h) within " << ms(r.latency)
-                 << " ms; the meter sends it again\n";
+                 << " ms; the meter sends it again, and after 10 in a row searches for its "
+                    "reader (is evn-mbus run still reading this port?)\n";
             return;
         case outcome::late:
             err_ << prefix << what << ": acknowledgement came late, after " << ms(r.latency)

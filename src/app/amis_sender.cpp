@@ -64,10 +64,13 @@ void amis_sender::report() {
     }
 }
 
+// One wait at a time: a handler that already fired when a newer wait began (its cancel came
+// too late) sees a stale number and does nothing.
 void amis_sender::wait_until(line_pacer::clock::time_point t) {
+    const std::uint64_t wait = ++wait_number_;
     timer_.expires_at(t);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || finished_) return;
+    timer_.async_wait([this, wait](const boost::system::error_code& ec) {
+        if (ec || finished_ || wait != wait_number_) return;
         if (stopped_) return done(outcome::stopped);
         if (writing_) return write_due();
         step();
@@ -112,6 +115,8 @@ void amis_sender::begin_frame(amis_master::frame f) {
             return done(outcome::refused);
         }
     }
+    ++wait_number_;  // a wait for the master's next step is over: this frame is it
+    timer_.cancel();
     bytes_.clear();
     for (const auto& frame : p.frames)
         bytes_.insert(bytes_.end(), frame.begin(), frame.end());
@@ -128,6 +133,7 @@ void amis_sender::begin_frame(amis_master::frame f) {
 // last byte starts the master's wait for the acknowledgement.
 void amis_sender::write_due() {
     if (stopped_) return done(outcome::stopped);
+    if (write_pending_) return;
     if (written_ == bytes_.size()) {
         pacer_.end_block();
         writing_ = false;
@@ -137,7 +143,9 @@ void amis_sender::write_due() {
     if (written_ < frame_size_) upto = std::min(upto, frame_size_);
     if (upto <= written_) return wait_until(pacer_.byte_due(written_));
     const auto chunk = std::span(bytes_).subspan(written_, upto - written_);
+    write_pending_ = true;
     port_.async_write(chunk, [this, upto](const std::error_code& ec) {
+        write_pending_ = false;
         if (stopped_) return done(outcome::stopped);
         if (ec) {
             error_ = ec;

@@ -74,8 +74,10 @@ class amis_sender {
     std::size_t frame_size_ = 0;           // of bytes_, the frame
     std::size_t written_ = 0;
     bool damaged_ = false;
-    bool last_damaged_ = false;  // the last wait ended on a damaged frame: it comes again
-    bool writing_ = false;
+    bool last_damaged_ = false;   // the last wait ended on a damaged frame: it comes again
+    bool writing_ = false;        // a frame (and its noise) is going out
+    bool write_pending_ = false;  // an async_write of it is under way
+    std::uint64_t wait_number_ = 0;
     std::uint64_t seq_ = 0;  // new pushes made
     std::error_code error_;
     bool stopped_ = false;

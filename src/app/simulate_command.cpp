@@ -75,13 +75,13 @@ std::string check_options(const simulate_options& o) {
     if (o.meter_number.size() > 64) return "--meter-number is too long (at most 64 characters)";
     if (o.framing == link_layer::amis && (o.drop_frame > 0 || o.oversize > 0)) {
         return "--drop-frame and --oversize do not apply to an AMIS meter: its pushes are one "
-               "short frame each (--corrupt, --truncate, --noise and --drop-ack do)";
+               "frame each (--corrupt, --truncate, --noise and --drop-ack do)";
     }
     if (o.framing != link_layer::amis && (o.drop_ack > 0 || !o.report.empty())) {
         return "--drop-ack and --report are for an AMIS meter (--link-layer amis), the only one "
                "that waits for answers";
     }
-    if (!(o.search_interval_s >= 0)) return "--search-interval must be a positive number";
+    if (!(o.search_interval_s > 0)) return "--search-interval must be a number above 0";
     if (!(o.drop_ack >= 0 && o.drop_ack <= 1)) {
         return "--drop-ack is a probability between 0 and 1, e.g. 0.1 for one in ten";
     }

@@ -95,6 +95,10 @@ constexpr std::array error_table = std::to_array<error_entry>({
     {errc::mbus_bad_record, "mbus_bad_record",
      "M-Bus meter data malformed (a record runs past the end or is not EN 13757-3); telegram "
      "dropped"},
+    {errc::amis_not_answered, "amis_not_answered",
+     "an AMIS meter (Netz Oberoesterreich) is looking for its reader, but serial.link is mbus, "
+     "which only listens: the meter sends no values until it is answered; set serial.link: "
+     "amis (or auto)"},
 });
 
 // The rows are indexed by value: a row out of place is a compile error, not a wrong name.

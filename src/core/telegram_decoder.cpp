@@ -29,6 +29,7 @@ void telegram_decoder::set_link(link_layer link) {
     link_ = link;
     detected_ = is_mbus(link) ? link_layer::mbus : link;
     answers_ = link == link_layer::auto_detect || link == link_layer::amis;
+    said_not_answered_ = false;
     assembler_ = mbus_frame_assembler{};
     assembler_.report_short_frames(true);  // an AMIS meter's SND_NKE is answered
     oms_store_.clear();
@@ -233,10 +234,15 @@ bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& err
     }
     if (f.what == mbus_frame_event::kind::control) {
         // SND_NKE (C 40h, FCB and FCV 0) to the reader: the meter looks for its reader.
-        if (answers_ && f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
-            queued q;
-            q.answer = true;
-            queue_.push_back(q);
+        if (f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
+            if (answers_) {
+                queued q;
+                q.answer = true;
+                queue_.push_back(q);
+            } else if (!said_not_answered_) {
+                said_not_answered_ = true;  // once: the meter searches every minute
+                queue_error(errc::amis_not_answered, {});
+            }
         }
         return false;
     }
