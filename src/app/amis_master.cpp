@@ -87,8 +87,8 @@ void amis_master::received(std::span<const std::uint8_t> bytes, clock::time_poin
         } else if (late_possible_) {
             late_possible_ = false;
             if (damaged_) {
-                ++stats_.damaged_acknowledged;  // late, and for a frame never to be answered
-                finish(outcome::damaged_acknowledged, now - sent_at_);
+                // After the deadline it may be a stalled reader's answer to an earlier frame.
+                ++stats_.stray;
                 continue;
             }
             if (last_ != frame::search) ++stats_.late;  // a search is said, not counted

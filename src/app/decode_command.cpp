@@ -106,6 +106,10 @@ int run_decode(const decode_options& options, input_file& in, std::ostream& out,
             const decode_event ev = decoder.next();
             if (ev.what == decode_event::kind::need_more) break;
             if (ev.what == decode_event::kind::answer) continue;  // a capture is not answered
+            // Nor is a recorded search a problem of the capture (--link mbus only listens).
+            if (ev.what == decode_event::kind::error && ev.error == errc::amis_not_answered) {
+                continue;
+            }
             since_frame = 0;
             ++telegrams;
             if (ev.what == decode_event::kind::error) {

@@ -91,10 +91,12 @@ TEST(amis_e2e, every_push_is_answered_within_half_a_second_and_arrives_as_encode
     const json r = c.finish_simulator();
     EXPECT_EQ(r.at("pushes"), n) << r;
     EXPECT_GE(r.at("acknowledged").get<std::size_t>(), n - 2) << r;
-    // In time: the simulator counts an E5h after 0.5 s as late and sends the push again.
-    // A loaded 2-core machine (sanitizers) may stall a process that long once or twice.
-    EXPECT_LE(r.at("missing").get<int>() + r.at("late").get<int>(), 2) << r;
-    EXPECT_EQ(r.at("repeats"), r.at("missing")) << r;
+    // In time: the simulator counts a push without an E5h within 0.5 s as missing (an answer
+    // after that also as late) and sends it again, unless it was the last. A loaded 2-core
+    // machine (sanitizers) may stall a process that long once or twice.
+    EXPECT_LE(r.at("missing").get<int>(), 2) << r;
+    EXPECT_LE(r.at("repeats"), r.at("missing")) << r;
+    EXPECT_LE(r.at("missing").get<int>() - r.at("repeats").get<int>(), 1) << r;
     EXPECT_GE(r.at("searches_answered"), 1) << r;
     // Every answer in time was timed: the pushes' and the search's.
     EXPECT_EQ(r.at("latency_ms").at("count"),
@@ -125,7 +127,7 @@ TEST(amis_e2e, damaged_frames_are_not_answered_and_repeats_are_published_once) {
     EXPECT_GT(r.at("damaged"), 0) << r;
     EXPECT_EQ(r.at("damaged_acknowledged"), 0) << r;
     EXPECT_GT(r.at("answered_unheard"), 0) << r;
-    EXPECT_LE(r.at("missing").get<int>() + r.at("late").get<int>(), 2) << r;
+    EXPECT_LE(r.at("missing").get<int>(), 2) << r;  // stalls of a loaded machine, as above
     const auto expect = read_json_lines(c.expect_file());
     ASSERT_EQ(expect.size(), n);
     // The last push may have been left unacknowledged when the run ended: it was still

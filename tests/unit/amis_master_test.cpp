@@ -106,9 +106,20 @@ TEST(amis_master, late_damaged_and_unheard_answers_are_told_apart) {
     EXPECT_EQ(r[0].what, outcome::unheard);
     EXPECT_EQ(x.m.statistics().missing, 1u);  // only the first push's
     EXPECT_EQ(x.send(4020ms), frame::repeat);
+    // A damaged frame: an unheard E5h is still wrong; a late one may be an old answer.
+    x.m.received(e5, x.t0 + 4030ms);  // acknowledges the repeat
+    EXPECT_EQ(x.send(5020ms, true), frame::push);
+    x.m.received(e5, x.t0 + 5040ms, false);
+    EXPECT_EQ(x.m.statistics().damaged_acknowledged, 2u);
+    EXPECT_EQ(x.send(6020ms, true), frame::repeat);
+    x.m.update(x.t0 + 6600ms);
+    x.m.received(e5, x.t0 + 6700ms);
+    EXPECT_EQ(x.m.statistics().damaged_acknowledged, 2u);
+    EXPECT_EQ(x.m.statistics().stray, 1u);
+    EXPECT_EQ(x.send(7020ms), frame::repeat);
     const std::uint8_t junk[] = {0x00, 0xE5, 0xE5};
-    x.m.received(junk, x.t0 + 4040ms);
-    EXPECT_EQ(x.m.statistics().stray, 2u);  // the other byte and the second E5h
+    x.m.received(junk, x.t0 + 7040ms);
+    EXPECT_EQ(x.m.statistics().stray, 3u);  // the other byte and the second E5h
 }
 
 }  // namespace
