@@ -13,6 +13,7 @@
 // once in 2^32 telegrams; its records and clock must parse too).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -46,6 +47,11 @@ struct oms_header {
     // The manufacturer's three letters ("SAM").
     std::string manufacturer_text() const;
 };
+
+// Mode 5's IV (OMS Vol. 2 9.4.3): M || ID || version || device type || the access number eight
+// times, from `id_m_version_type`, the eight header bytes after CI as sent (ID first).
+std::array<std::uint8_t, 16> oms_mode5_iv(std::span<const std::uint8_t, 8> id_m_version_type,
+                                          std::uint8_t access_number) noexcept;
 
 // Parses the header after CI 5Bh. `user_data` starts at the CI field.
 std::error_code parse_oms_header(std::span<const std::uint8_t> user_data, oms_header& out);

@@ -97,23 +97,19 @@ std::error_code oms_encoder::encode(const amis_push& p, const aes_key& key,
     user.push_back(static_cast<std::uint8_t>(configuration));
     user.push_back(static_cast<std::uint8_t>(configuration >> 8));
 
-    // IV: M || ID || version || device type || the access number eight times.
-    std::uint8_t iv[16] = {user[7], user[8], user[3],   user[4],
-                           user[5], user[6], p.version, p.device_type};
-    for (std::size_t i = 8; i < 16; ++i)
-        iv[i] = p.access_number;
+    const auto iv = oms_mode5_iv(std::span(user).subspan<3, 8>(), p.access_number);
     const std::size_t at = user.size();
     user.resize(at + plain.size());
     int len = 0;
     int final_len = 0;
     EVP_CIPHER_CTX* ctx = ctx_.get();
-    const bool ok = ctx &&
-                    EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key.data(), iv) == 1 &&
-                    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-                    EVP_EncryptUpdate(ctx, user.data() + at, &len, plain.data(),
-                                      static_cast<int>(plain.size())) == 1 &&
-                    EVP_EncryptFinal_ex(ctx, user.data() + at + len, &final_len) == 1 &&
-                    static_cast<std::size_t>(len + final_len) == plain.size();
+    const bool ok =
+        ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key.data(), iv.data()) == 1 &&
+        EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+        EVP_EncryptUpdate(ctx, user.data() + at, &len, plain.data(),
+                          static_cast<int>(plain.size())) == 1 &&
+        EVP_EncryptFinal_ex(ctx, user.data() + at + len, &final_len) == 1 &&
+        static_cast<std::size_t>(len + final_len) == plain.size();
     OPENSSL_cleanse(plain.data(), plain.size());
     if (!ok) return errc::crypto_failure;
     frame = telegram_encoder::mbus_long_frame(user);

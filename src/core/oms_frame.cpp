@@ -46,6 +46,15 @@ std::error_code parse_oms_header(std::span<const std::uint8_t> user_data, oms_he
     return {};
 }
 
+std::array<std::uint8_t, 16> oms_mode5_iv(std::span<const std::uint8_t, 8> h,
+                                          std::uint8_t access_number) noexcept {
+    // The header has ID first, then M.
+    std::array<std::uint8_t, 16> iv{h[4], h[5], h[0], h[1], h[2], h[3], h[6], h[7]};
+    for (std::size_t i = 8; i < iv.size(); ++i)
+        iv[i] = access_number;
+    return iv;
+}
+
 void oms_decryptor::ctx_deleter::operator()(evp_cipher_ctx_st* ctx) const noexcept {
     EVP_CIPHER_CTX_free(ctx);
 }
@@ -77,17 +86,13 @@ std::error_code oms_decryptor::decrypt(const oms_header& header, std::vector<std
     }
     if (!ctx_) return errc::crypto_failure;
 
-    // M || ID || version || device type: the header has ID first, then M.
-    const auto& h = header.iv_source;
-    std::uint8_t iv[16] = {h[4], h[5], h[0], h[1], h[2], h[3], h[6], h[7]};
-    for (std::size_t i = 8; i < 16; ++i)
-        iv[i] = header.access_number;
+    const auto iv = oms_mode5_iv(header.iv_source.first<8>(), header.access_number);
 
     EVP_CIPHER_CTX* ctx = ctx_.get();
     out.resize(encrypted);
     int len = 0;
     int final_len = 0;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key_.data(), iv) != 1 ||
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key_.data(), iv.data()) != 1 ||
         EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
         EVP_DecryptUpdate(ctx, out.data(), &len, header.payload.data(),
                           static_cast<int>(encrypted)) != 1 ||
