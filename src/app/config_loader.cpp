@@ -143,12 +143,9 @@ void config_reader::finish_serial() {
     // The P1 port (the one meter evn-mbus knows with serial.link: apdu) sends at 115200 8N1;
     // M-Bus's 2400 8E1 there gives only garbage. Not an error: another meter may differ.
     const serial_config& serial = config_.serial;
+    const std::string parity(spelling_of(parity_spellings(), serial.parity));
     if (serial.link == link_layer::apdu &&
         (serial.baud != 115200 || serial.parity != serial_parity::none)) {
-        std::string parity;
-        for (const auto& [name, value] : parity_spellings()) {
-            if (value == serial.parity) parity = name;
-        }
         warn("serial.link", {},
              "serial.link is apdu (a P1 port), but the line is set to " +
                  std::to_string(serial.baud) + " baud, parity " + parity +
@@ -160,10 +157,6 @@ void config_reader::finish_serial() {
     if (serial.link == link_layer::amis &&
         (serial.baud != 9600 || serial.parity != serial_parity::even || serial.data_bits != 8 ||
          serial.stop_bits != 1)) {
-        std::string parity;
-        for (const auto& [name, value] : parity_spellings()) {
-            if (value == serial.parity) parity = name;
-        }
         warn("serial.link", {},
              "serial.link is amis (Netz Oberoesterreich), but the line is set to " +
                  std::to_string(serial.baud) + " baud, " + std::to_string(serial.data_bits) +

@@ -107,13 +107,8 @@ setting choice(std::string_view name, std::string_view help, Get get, const spel
                 if (auto i = r.choice(e, names)) get(r.config_) = options[*i].second;
             },
             [=, &options](YAML::Emitter& out, const daemon_config& c) {
-                for (const auto& o : options) {
-                    if (o.second == get(c)) {
-                        out << std::string(o.first);
-                        return;
-                    }
-                }
-                out << std::string(options.front().first);
+                const std::string_view spelling = spelling_of(options, get(c));
+                out << std::string(spelling.empty() ? options.front().first : spelling);
             }};
 }
 

@@ -39,6 +39,14 @@ const std::map<std::string, std::vector<setting>>& config_schema();
 // evn_mbus/link_layer.hpp).
 template <typename E>
 using spellings = std::vector<std::pair<std::string_view, E>>;
+// The configuration's spelling of `value`; empty if the table has none.
+template <typename E, typename V>
+std::string_view spelling_of(const spellings<E>& table, const V& value) {
+    for (const auto& [name, v] : table) {
+        if (v == value) return name;
+    }
+    return {};
+}
 const spellings<serial_parity>& parity_spellings();
 const spellings<energy_unit>& energy_unit_spellings();
 const spellings<log_target>& log_target_spellings();
