@@ -149,6 +149,10 @@ class telegram_decoder {
     std::error_code decode_oms(std::span<const std::uint8_t> user_data, reading& out);
 
     std::error_code decode_plain(std::span<const std::uint8_t> apdu, reading& out);
+    // auto_detect or amis: SND_NKE and SND_UD to F0h get E5h (mbus only listens).
+    bool answers() const noexcept {
+        return link_ == link_layer::auto_detect || link_ == link_layer::amis;
+    }
     // The APDU framer takes part: forced, or auto before an M-Bus or HDLC frame came.
     bool apdu_link_open() const noexcept;
     // Takes one APDU framer event: true when an APDU was queued, false (with `error` set when
@@ -173,7 +177,6 @@ class telegram_decoder {
     void queue_incomplete_pushes();
 
     link_layer link_ = link_layer::auto_detect;
-    bool answers_ = true;             // auto_detect or amis: SND_NKE and SND_UD to F0h get E5h
     bool said_not_answered_ = false;  // amis_not_answered was reported
     layout_choice layout_;
     std::vector<std::uint8_t> joined_;  // decode_bare's joined blocks

@@ -28,7 +28,6 @@ void telegram_decoder::set_keys(const decoder_keys& keys) {
 void telegram_decoder::set_link(link_layer link) {
     link_ = link;
     detected_ = is_mbus(link) ? link_layer::mbus : link;
-    answers_ = link == link_layer::auto_detect || link == link_layer::amis;
     said_not_answered_ = false;
     assembler_ = mbus_frame_assembler{};
     assembler_.report_short_frames(true);  // an AMIS meter's SND_NKE is answered
@@ -235,7 +234,7 @@ bool telegram_decoder::take_mbus(const mbus_frame_event& f, std::error_code& err
     if (f.what == mbus_frame_event::kind::control) {
         // SND_NKE (C 40h, FCB and FCV 0) to the reader: the meter looks for its reader.
         if (f.frame.c == 0x40 && f.frame.a == amis_reader_address) {
-            if (answers_) {
+            if (answers()) {
                 queued q;
                 q.answer = true;
                 queue_.push_back(q);
@@ -365,7 +364,7 @@ void telegram_decoder::queue_error(const std::error_code& ec, std::span<const st
 void telegram_decoder::add_mbus(const mbus_frame& frame) {
     // SND_UD (C 53h/73h) to the reader: acknowledged as soon as it is complete and its
     // checksum held, whatever its content (the meter repeats a frame that is not).
-    if (answers_ && (frame.c == 0x53 || frame.c == 0x73) && frame.a == amis_reader_address) {
+    if (answers() && (frame.c == 0x53 || frame.c == 0x73) && frame.a == amis_reader_address) {
         queued q;
         q.answer = true;
         queue_.push_back(q);
