@@ -6,10 +6,10 @@ set -eu
 packages="
     build-essential cmake pkg-config git ca-certificates
     libssl-dev libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-    libpaho-mqttpp-dev libpaho-mqtt-dev libsystemd-dev
+    libpaho-mqttpp-dev libpaho-mqtt-dev libsystemd-dev libtelnet-dev
     nlohmann-json3-dev libcli11-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    mosquitto mosquitto-clients openssl procps
+    mosquitto mosquitto-clients openssl procps ser2net
     clang-14 libclang-rt-14-dev python3
 "
 

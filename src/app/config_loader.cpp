@@ -15,6 +15,7 @@
 #include "config_schema.hpp"
 #include "config_text.hpp"
 #include "key_text.hpp"
+#include "serial_endpoint.hpp"
 #include "small_file.hpp"
 
 namespace evn_mbus {
@@ -81,6 +82,7 @@ void config_reader::read_section(const YAML::Node& node, const std::string& path
                     std::to_string(first->second) + "); keep only one");
             continue;
         }
+        given_.insert(e.path);
         f->read(*this, e);
     }
 }
@@ -165,9 +167,17 @@ void config_reader::finish_serial() {
                  "serial.baud: 9600, serial.parity: even, serial.data_bits: 8, "
                  "serial.stop_bits: 1");
     }
+    const std::string& device = serial.device;
+    if (auto parsed = parse_serial_endpoint(device);
+        std::holds_alternative<serial_endpoint>(parsed) &&
+        std::get<serial_endpoint>(parsed).is_network()) {
+        // TCP may hold back or split a telegram's bytes (a bridge's own buffering, Wi-Fi):
+        // the local line's gap would cut telegrams that arrive late (daemon_config.hpp).
+        if (given_.count("serial.idle_gap_ms") == 0) config_.serial.idle_gap = network_idle_gap;
+        return;
+    }
     // Not an error: the service waits for a device that is missing (an adapter not plugged in
     // yet), but a typo in the name would keep it waiting forever.
-    const std::string& device = serial.device;
     std::error_code ec;
     if (device.empty() || fs::exists(fs::path(device), ec) || ec) return;
     warn("serial.device", device_pos_,

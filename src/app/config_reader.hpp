@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,12 +68,15 @@ class config_reader {
     void read_topic(const entry& e, std::string& out);
     void read_uri(const entry& e);
     void read_secret(const entry& e, located& out, bool trimmed = true);
+    void read_serial_device(const entry& e);
     void read_layout(const entry& e, layout_choice& out);
     // A file name from the file, relative to the file's folder.
     std::string resolve(std::string_view name) const;
 
     daemon_config config_;
     position device_pos_;
+    // The keys the file sets ("serial.idle_gap_ms"), for defaults that depend on other keys.
+    std::set<std::string> given_;
     located key_, key_file_, auth_key_, password_, password_file_, tls_files_, tls_key_file_;
 
   private:

@@ -163,12 +163,11 @@ std::map<std::string, std::vector<setting>> build() {
         return out;
     }();
     schema["serial"] = {
-        {"device", "serial port of the M-Bus adapter, e.g. /dev/ttyUSB0", false, false,
-         [](config_reader& r, const entry& e) {
-             r.read_string(e, r.config_.serial.device, false,
-                           "it names the serial port, e.g. /dev/ttyUSB0");
-             r.device_pos_ = e.value_pos;
-         },
+        {"device",
+         "serial port of the M-Bus adapter, e.g. /dev/ttyUSB0, or a network bridge: "
+         "tcp://HOST:PORT (raw) or rfc2217://HOST:PORT",
+         false, false,
+         [](config_reader& r, const entry& e) { r.read_serial_device(e); },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.device; }},
         {"baud", "speed in bit/s; the M-Bus customer interface uses 2400", false, false,
          [](config_reader& r, const entry& e) { r.read_baud(e, r.config_.serial.baud); },
@@ -181,7 +180,9 @@ std::map<std::string, std::vector<setting>> build() {
         number(
             "stop_bits", "1 or 2", [](auto& c) -> auto& { return c.serial.stop_bits; }, 1, 2),
         number(
-            "idle_gap_ms", "silence (ms, 5 to 5000) that ends an incomplete frame",
+            "idle_gap_ms",
+            "silence (ms, 5 to 5000) that ends an incomplete frame (default 100; 500 for a "
+            "network bridge)",
             [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000, "milliseconds"),
         choice(
             "link",

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "config_reader.hpp"
+#include "serial_endpoint.hpp"
 #include "config_text.hpp"
 #include "serial_line.hpp"
 #include "small_file.hpp"
@@ -55,6 +56,38 @@ void config_reader::read_located(const entry& e, located& out, bool trimmed) {
     if (auto v = text(e, true)) {
         out = {trimmed ? std::string(trim(*v)) : std::move(*v), e.value_pos, true};
     }
+}
+
+// serial.device: a path, or a network bridge's address (serial_endpoint.hpp), checked here so
+// that a wrong one is an error with the column of what is wrong.
+void config_reader::read_serial_device(const entry& e) {
+    read_string(e, config_.serial.device, false, "it names the serial port, e.g. /dev/ttyUSB0");
+    device_pos_ = e.value_pos;
+    const std::string& device = config_.serial.device;
+    if (device.empty()) return;
+    auto parsed = parse_serial_endpoint(device);
+    const auto* problem = std::get_if<endpoint_problem>(&parsed);
+    if (problem == nullptr) return;
+    position at = e.value_pos;
+    // The column of the offending character, when the value is on the key's line as written.
+    const std::size_t line_start = [&] {
+        std::size_t pos = 0;
+        for (int line = 1; line < at.line && pos != std::string_view::npos; ++line) {
+            pos = input_.find('\n', pos);
+            if (pos != std::string_view::npos) ++pos;
+        }
+        return pos;
+    }();
+    if (line_start != std::string_view::npos && at.column > 0) {
+        const std::size_t value_at = line_start + static_cast<std::size_t>(at.column - 1);
+        const bool quoted =
+            value_at < input_.size() && (input_[value_at] == '"' || input_[value_at] == '\'');
+        const std::size_t shift = problem->offset + (quoted ? 1 : 0);
+        if (input_.compare(value_at + (quoted ? 1 : 0), device.size(), device) == 0) {
+            at.column += static_cast<int>(shift);
+        }
+    }
+    add(e.path, at, "serial.device " + quote(device) + ": " + problem->message);
 }
 
 // A secret is never shown, so a value that YAML emptied or cut (a '#' comment, an '&' anchor,

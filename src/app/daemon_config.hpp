@@ -19,8 +19,15 @@ enum class serial_parity { none, even, odd };
 enum class energy_unit { wh, kwh };
 enum class log_target { automatic, journal, stderr_stream };
 
+// serial.idle_gap_ms when serial.device is a network bridge and the file does not set it. A
+// loopback ser2net delivers a telegram with pauses far below this (docs/BENCHMARKS.md); a
+// Wi-Fi bridge's power saving and retransmissions hold bytes back for a few hundred ms. Longer
+// costs nothing but a later drop of a broken frame: the framers resync on the next frame's
+// start anyway.
+inline constexpr std::chrono::milliseconds network_idle_gap{500};
+
 struct serial_config {
-    std::string device = "/dev/ttyAMA0";         // serial.device
+    std::string device = "/dev/ttyAMA0";         // serial.device (or tcp://, rfc2217://)
     unsigned baud = 2400;                        // serial.baud
     serial_parity parity = serial_parity::even;  // serial.parity: none | even | odd
     unsigned data_bits = 8;                      // serial.data_bits: 5..8

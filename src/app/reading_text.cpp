@@ -24,8 +24,12 @@ const char* parity_letter(serial_parity p) {
 }  // namespace
 
 std::string line_settings(const serial_config& s) {
-    return fmt::format("{} baud {}{}{}, idle gap {} ms", s.baud, s.data_bits,
-                       parity_letter(s.parity), s.stop_bits, s.idle_gap.count());
+    return fmt::format("{}, idle gap {} ms", line_format(s), s.idle_gap.count());
+}
+
+std::string line_format(const serial_config& s) {
+    return fmt::format("{} baud {}{}{}", s.baud, s.data_bits, parity_letter(s.parity),
+                       s.stop_bits);
 }
 
 std::string named_values(const reading& r) {

@@ -10,6 +10,8 @@ namespace evn_mbus {
 
 // "9600 baud 8N1, idle gap 100 ms".
 std::string line_settings(const serial_config& s);
+// Only the line's format: "2400 baud 8E1".
+std::string line_format(const serial_config& s);
 // "w_p 12937 Wh, p_p 0 W, u1 233.7 V, ..." for the values the meter sent.
 std::string named_values(const reading& r);
 // "Landis+Gyr (LGZ), HDLC, general block transfer, layout obis-tagged, 17 values" and, for a

@@ -24,38 +24,28 @@
 #include <system_error>
 
 #include "daemon_config.hpp"
+#include "meter_line.hpp"
 
 namespace evn_mbus {
 
-class serial_reader {
+class serial_reader final : public meter_line {
   public:
-    struct handlers {
-        std::function<void(std::span<const std::uint8_t>)> on_bytes;
-        std::function<void()> on_idle;
-        // The port was opened (first time or again).
-        std::function<void()> on_open;
-        // Opening failed or the open port failed; `first` is false for the repeats of the same
-        // failure while retrying, so the caller logs a state change once.
-        std::function<void(const std::string& what, bool first)> on_failure;
-    };
+    using handlers = meter_line::handlers;
 
     serial_reader(boost::asio::io_context& io, serial_config config, handlers h);
-    ~serial_reader();
+    ~serial_reader() override;
     serial_reader(const serial_reader&) = delete;
     serial_reader& operator=(const serial_reader&) = delete;
 
-    void start();
-    void stop();
+    void start() override;
+    void stop() override;
     bool is_open() const noexcept { return port_.is_open(); }
     const serial_config& config() const noexcept { return config_; }
-    // Writes `bytes` to the meter (an AMIS meter's acknowledgement), after what is still being
-    // written; dropped, and false, while the port is closed.
-    bool write(std::span<const std::uint8_t> bytes);
+    bool write(std::span<const std::uint8_t> bytes) override;
     std::uint64_t bytes_written() const noexcept { return bytes_written_; }
 
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
-    // How often the port was opened again after it had been open (device lost and back).
-    std::uint64_t reopen_count() const noexcept { return reopens_; }
+    std::uint64_t reopen_count() const noexcept override { return reopens_; }
 
     // A message for a failure to open `device`, with what the user can do about it.
     static std::string describe_open_error(const std::string& device, const std::error_code& ec);

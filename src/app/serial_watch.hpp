@@ -1,7 +1,7 @@
-// The meter's serial line as `evn-mbus run` supervises it: the port (serial_reader, which
-// retries by itself), what the log says when it opens, comes back or is gone, and the warning
-// when the open port stays silent for serial.no_data_warning_s. Another source of bytes (a
-// network socket) would be a sibling of this class with the same handlers.
+// The meter's line as `evn-mbus run` supervises it: a serial port (serial_reader) or a network
+// bridge (net_reader), both retrying by themselves; what the log says when it opens, comes
+// back or is gone, and the warning when the open line stays silent for
+// serial.no_data_warning_s.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,10 +17,11 @@
 #include <string>
 
 #include "daemon_config.hpp"
+#include "serial_endpoint.hpp"
 
 namespace evn_mbus {
 
-class serial_reader;
+class meter_line;
 
 class serial_watch {
   public:
@@ -40,7 +41,7 @@ class serial_watch {
     // Opens the port with `config`, closing the one open before (a reload).
     void start(const serial_config& config);
     void stop();
-    // Writes to the meter (serial_reader::write); false while the port is closed.
+    // Writes to the meter (meter_line::write); false while the line is closed.
     bool write(std::span<const std::uint8_t> bytes);
     // How often the port came back after it had been open, since the last start().
     std::uint64_t reopen_count() const noexcept;
@@ -53,7 +54,8 @@ class serial_watch {
     handlers handlers_;
     serial_config config_;
     std::shared_ptr<spdlog::logger> log_;
-    std::unique_ptr<serial_reader> reader_;
+    serial_endpoint endpoint_;  // what config_.device names
+    std::unique_ptr<meter_line> reader_;
     boost::asio::steady_timer silence_timer_;
     std::chrono::steady_clock::time_point last_data_;  // last byte, or when the port opened
     bool silent_ = false;                              // the no-data warning was given

@@ -12,6 +12,7 @@
 #include "mqtt_publisher.hpp"
 #include "reading_json.hpp"
 #include "reading_text.hpp"
+#include "serial_endpoint.hpp"
 #include "startup_signals.hpp"
 #include "uri_text.hpp"
 
@@ -146,11 +147,11 @@ serial_watch::handlers service::line_handlers() {
     };
     h.on_lost = [this] {
         if (meter_.on_port_lost())
-            meter_lost("the serial port " + config_.serial.device + " is gone");
+            meter_lost("the " + describe_serial_device(config_.serial.device) + " is gone");
         // Ready even without the device: the service runs and waits for it; failing the
         // start would make systemd restart it in a loop while the adapter is unplugged.
         mark_ready();
-        notifier_.status("waiting for serial device " + config_.serial.device);
+        notifier_.status("waiting for " + describe_serial_device(config_.serial.device));
     };
     return h;
 }

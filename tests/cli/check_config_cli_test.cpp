@@ -158,6 +158,29 @@ TEST_F(check_config_cli, missing_serial_device_is_a_warning) {
     EXPECT_NE(r.err.find("configuration OK"), std::string::npos) << r.err;
 }
 
+// A network bridge's address: a wrong one is an error pointing at the wrong character; a right
+// one is shown in the effective configuration with the network's idle gap, and no warning
+// about a device that does not exist.
+TEST_F(check_config_cli, a_network_bridge_address_is_checked_to_the_column) {
+    const std::string bad = write(
+        "bad.yaml", "serial:\n  device: tcp://bridge.local:20o1\nmeter:\n  key: " + key + "\n");
+    auto r = run_process({binary, "check-config", "-c", bad});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err.rfind(bad + ":2:32: serial.device \"tcp://bridge.local:20o1\": nothing may "
+                                "follow the port (\"o1\")",
+                          0),
+              0u)
+        << r.err;
+
+    const std::string good =
+        write("good.yaml", "serial:\n  device: rfc2217://[::1]:2002\nmeter:\n  key: " + key + "\n");
+    r = run_process({binary, "check-config", "-c", good});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("device: rfc2217://[::1]:2002"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("idle_gap_ms: 500"), std::string::npos) << r.out;
+}
+
 TEST_F(check_config_cli, shows_the_client_id_derived_from_host_and_file) {
     const std::string path = write("meter2.yaml", "meter:\n  key: " + key + "\n");
     const auto r = run_process({binary, "check-config", "-c", path});
