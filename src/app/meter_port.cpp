@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 
@@ -31,7 +32,8 @@ std::error_code last_error() {
 
 }  // namespace
 
-meter_port::meter_port(asio::io_context& io) : serial_(io), stream_(io), finish_timer_(io) {}
+meter_port::meter_port(asio::io_context& io)
+    : io_(io), serial_(io), stream_(io), finish_timer_(io) {}
 
 meter_port::~meter_port() {
     *alive_ = false;
@@ -79,6 +81,22 @@ std::error_code meter_port::open_device(const std::string& path, unsigned baud) 
     return adopt(::open(path.c_str(), flags, 0644));
 }
 
+std::error_code meter_port::open_listener(const std::string& host, std::uint16_t port,
+                                          tcp_meter_line::without_reader mode,
+                                          tcp_meter_line::events events) {
+    auto line = std::make_unique<tcp_meter_line>(io_);
+    if (auto ec = line->listen(host, port, mode, std::move(events))) return ec;
+    tcp_ = std::move(line);
+    name_ = tcp_->address();
+    readable_ = true;
+    return {};
+}
+
+void meter_port::async_wait_ready(std::function<void(const std::error_code&)> ready) {
+    if (tcp_) return tcp_->async_wait_reader(std::move(ready));
+    asio::post(io_, [ready = std::move(ready)] { ready({}); });
+}
+
 std::error_code meter_port::adopt(int fd) {
     if (fd < 0) return last_error();
     boost::system::error_code ec;
@@ -89,6 +107,7 @@ std::error_code meter_port::adopt(int fd) {
 
 void meter_port::async_write(std::span<const std::uint8_t> data,
                              std::function<void(const std::error_code&)> done) {
+    if (tcp_) return tcp_->async_write(data, std::move(done));
     auto handler = [done = std::move(done)](const boost::system::error_code& ec, std::size_t) {
         done(to_std(ec));
     };
@@ -106,6 +125,10 @@ std::error_code meter_port::start_reading(
     on_bytes_ = std::move(on_bytes);
     on_end_ = std::move(on_end);
     reading_ = true;
+    if (tcp_) {
+        tcp_->start_reading(on_bytes_);  // a reader that leaves is not the end: another may come
+        return {};
+    }
     read_some();
     return {};
 }
@@ -130,6 +153,7 @@ void meter_port::read_some() {
 }
 
 void meter_port::finish(std::function<void(std::size_t)> done) {
+    if (tcp_) return tcp_->finish(std::move(done));
     if (serial_.is_open()) ::tcdrain(serial_.native_handle());
     if (!is_pty_) {
         done(0);
@@ -169,6 +193,15 @@ void meter_port::watch_unread(std::size_t last, steady::time_point last_change,
 }
 
 void meter_port::cancel() {
+    if (tcp_) {
+        tcp_->cancel();
+        if (reading_ && on_end_) {
+            // As a pty's read ends: with the cancellation, after this call.
+            asio::post(io_, [on_end = on_end_] {
+                on_end(std::make_error_code(std::errc::operation_canceled));
+            });
+        }
+    }
     reading_ = false;
     boost::system::error_code ignored;
     if (serial_.is_open()) serial_.cancel(ignored);

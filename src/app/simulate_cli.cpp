@@ -21,12 +21,22 @@ command add_simulate_command(CLI::App& parent) {
         "simulate",
         "Pretend to be an EVN Kaifa MA309M smart meter (or, with --link-layer amis, an AMIS "
         "meter of Netz OOe that waits for answers): send encrypted pushes to a pseudo-terminal "
-        "(its path is printed on the first line), a serial port or a file");
+        "(its path is printed on the first line), a serial port, a file or, like a meter behind "
+        "a serial-to-network bridge, over TCP");
     auto* device = sub->add_option("--device", o.device,
                                    "send to this serial port (set to baud, 8E1) or file instead "
                                    "of a pseudo-terminal");
     auto* pty = sub->add_flag("--pty", s->pty, "create a pseudo-terminal (the default)");
     device->excludes(pty);
+    auto* listen = sub->add_option(
+        "--listen", o.listen,
+        "be a meter behind a raw serial-to-network bridge (like ser2net): listen on "
+        "tcp://HOST:PORT (tcp://[::1]:PORT for IPv6; port 0 picks a free one) and print the "
+        "address on the first line; the pushes start when the first reader connects, one reader "
+        "at a time (a new one replaces the old), and pushes sent while none is connected are "
+        "lost, as on a real bridge, and counted at the end (with --speed max they wait for the "
+        "next reader). Raw TCP only: for rfc2217:// put ser2net in front of a pseudo-terminal");
+    listen->excludes(pty);
     sub->add_option("--link", o.link,
                     "also make this symlink to the pseudo-terminal, e.g. /tmp/meter (removed "
                     "on exit)");

@@ -10,8 +10,11 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "amis_report.hpp"
@@ -25,6 +28,7 @@
 #include "meter_port.hpp"
 #include "push_sender.hpp"
 #include "replay_source.hpp"
+#include "serial_endpoint.hpp"
 #include "serial_line.hpp"
 #include "synthesized_source.hpp"
 
@@ -72,6 +76,10 @@ std::string check_options(const simulate_options& o) {
         return "--link names the simulator's own pseudo-terminal; it cannot be used with "
                "--device";
     }
+    if (!o.listen.empty() && (!o.device.empty() || !o.link.empty())) {
+        return "--listen serves the meter on the network instead of a pseudo-terminal or a "
+               "device; it cannot be used with --device or --link";
+    }
     if (o.meter_number.size() > 64) return "--meter-number is too long (at most 64 characters)";
     if (o.framing == link_layer::amis && (o.drop_frame > 0 || o.oversize > 0)) {
         return "--drop-frame and --oversize do not apply to an AMIS meter: its pushes are one "
@@ -87,6 +95,65 @@ std::string check_options(const simulate_options& o) {
     }
     return {};
 }
+
+// --listen's address, or the problem with it in words.
+std::string parse_listen(const std::string& text, serial_endpoint& at) {
+    const std::string usage =
+        "--listen takes tcp://HOST:PORT, e.g. tcp://127.0.0.1:0 (port 0: a free one, printed on "
+        "the first line)";
+    // The bridge address parser wants a port a bridge listens on, 1 to 65535; a listener may
+    // also ask for any free one.
+    const bool any_port = text.ends_with(":0");
+    auto parsed = parse_serial_endpoint(any_port ? text.substr(0, text.size() - 1) + "1" : text);
+    if (const auto* problem = std::get_if<endpoint_problem>(&parsed)) {
+        std::string message = problem->message;
+        // Its words are for serial.device and a bridge's port; they do not all apply here.
+        if (const auto cut = message.find("; serial.device takes"); cut != std::string::npos) {
+            message.erase(cut);
+        }
+        for (const auto& [bridge_word, here] :
+             {std::pair<std::string, std::string>{"the bridge's ", "the "},
+              {" from 1 to ", " from 0 to "}}) {
+            if (const auto where = message.find(bridge_word); where != std::string::npos) {
+                message.replace(where, bridge_word.size(), here);
+            }
+        }
+        return "--listen " + text + ": " + message + "; " + usage;
+    }
+    at = std::get<serial_endpoint>(parsed);
+    if (at.transport == serial_transport::device) {
+        return "--listen " + text + ": " + usage + " (a serial port or a file goes to --device)";
+    }
+    if (at.transport == serial_transport::rfc2217) {
+        return "--listen " + text +
+               ": the simulator serves raw TCP only (tcp://). For RFC 2217, run it on a "
+               "pseudo-terminal (--link /tmp/meter) and put ser2net in front of that (accepter: "
+               "telnet(rfc2217),tcp,PORT; connector: serialdev,/tmp/meter)";
+    }
+    if (any_port) at.port = 0;
+    return {};
+}
+
+// Pushes that went out, at least in part, while no reader was connected to the listener: the
+// bytes it dropped between the start of one push and the start of the next (or the end).
+class lost_pushes {
+  public:
+    void push_begins(std::uint64_t dropped) {
+        run_ends(dropped);
+        ++sent_;
+    }
+    void run_ends(std::uint64_t dropped) {
+        if (sent_ > 0 && dropped > mark_) ++lost_;
+        mark_ = dropped;
+    }
+    std::uint64_t sent() const noexcept { return sent_; }
+    std::uint64_t lost() const noexcept { return lost_; }
+
+  private:
+    std::uint64_t sent_ = 0;
+    std::uint64_t lost_ = 0;
+    std::uint64_t mark_ = 0;
+};
 
 // The source of the pushes and a description of it for the start message; null (with the
 // message written) if the capture to replay cannot be read.
@@ -137,8 +204,48 @@ std::unique_ptr<push_source> make_source(const simulate_options& o, const aes_ke
     return synth;
 }
 
-// Opens the pty or the device; the exit status if that fails (its message written), else 0.
-int open_port(meter_port& port, const simulate_options& o, std::ostream& out, std::ostream& err) {
+// Listens on `at`, saying on `err` who connects and goes; the exit status if that fails (its
+// message written), else 0.
+int open_listener(meter_port& port, const simulate_options& o, const serial_endpoint& at,
+                  std::ostream& out, std::ostream& err) {
+    // Unpaced, the meter has no pace to keep: it waits for a reader rather than spin.
+    const bool hold = !o.speed.has_value();
+    tcp_meter_line::events events;
+    events.on_connect = [&err](const std::string& peer, const std::string& replaced) {
+        if (replaced.empty()) {
+            err << prefix << "a reader connected from " << peer << "\n";
+            return;
+        }
+        err << prefix << "a new reader from " << peer << " replaces the one from " << replaced
+            << " (one at a time, as on a serial bridge: a daemon reconnecting after a "
+               "half-dead connection gets in)\n";
+    };
+    events.on_disconnect = [&err, hold](const std::string& peer, const std::string& how) {
+        err << prefix << "the reader from " << peer << " went (" << how << "); "
+            << (hold ? "the pushes wait for the next one"
+                     : "the meter keeps its pace, and its pushes are lost until one connects")
+            << "\n";
+    };
+    const auto mode =
+        hold ? tcp_meter_line::without_reader::hold : tcp_meter_line::without_reader::drop;
+    if (auto ec = port.open_listener(at.host, at.port, mode, std::move(events))) {
+        err << prefix << "cannot listen on " << at.text() << ": " << ec.message()
+            << (ec == std::errc::address_in_use ? ". Another program uses that port; choose "
+                                                  "another, or 0 for a free one."
+                                                : ".")
+            << "\n";
+        return 1;
+    }
+    // First line, for scripts: the address to connect to.
+    out << port.name() << std::endl;
+    return 0;
+}
+
+// Opens the pty, the device or the listener; the exit status if that fails (its message
+// written), else 0.
+int open_port(meter_port& port, const simulate_options& o, const serial_endpoint& listen_at,
+              std::ostream& out, std::ostream& err) {
+    if (!o.listen.empty()) return open_listener(port, o, listen_at, out, err);
     if (!o.device.empty()) {
         if (auto ec = port.open_device(o.device, o.baud)) {
             err << prefix << "cannot open " << o.device << ": " << ec.message()
@@ -194,6 +301,13 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         err << prefix << problem << "\n";
         return 2;
     }
+    serial_endpoint listen_at;
+    if (!o.listen.empty()) {
+        if (const std::string problem = parse_listen(o.listen, listen_at); !problem.empty()) {
+            err << prefix << problem << "\n";
+            return 2;
+        }
+    }
     const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
     fault_injector faults(faults_of(o), seed);
     std::string what;
@@ -214,16 +328,18 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
     const sigpipe_ignored sigpipe;
     meter_port port(io);
-    if (const int status = open_port(port, o, out, err); status != 0) return status;
+    if (const int status = open_port(port, o, listen_at, out, err); status != 0) return status;
     say_what_is_sent(o, port, what, key, seed, err);
 
     std::optional<line_timing> timing;
     if (o.speed) timing = line_timing{o.baud, o.frame_gap_ms, o.interval_s, *o.speed};
-    line_pacer pacer(timing, line_pacer::clock::now());
+    std::optional<line_pacer> pacer;
 
     push_sender::outcome result = push_sender::outcome::stopped;
+    lost_pushes lost;
     push_sender::handlers h;
     h.on_push = [&](std::uint64_t seq, const char* fault, const nlohmann::json& expected) {
+        if (port.is_listener()) lost.push_begins(port.dropped_bytes());
         if (!expect.is_open()) return true;
         const nlohmann::json line = {{"seq", seq}, {"fault", fault}, {"reading", expected}};
         expect << line.dump() << std::endl;
@@ -248,12 +364,20 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
             stop_signals.cancel();
         });
     };
-    // An AMIS meter waits for its reader's answers; the others just send.
+    // An AMIS meter waits for its reader's answers; the others just send. Both start when the
+    // line has a reader (a listener's first), their pace counted from then.
     std::unique_ptr<push_sender> sender;
     std::unique_ptr<amis_master> master;
     std::unique_ptr<amis_sender> amis;
     amis_report report(err);
-    if (o.framing == link_layer::amis) {
+    const auto start = [&] {
+        if (o.framing != link_layer::amis) {
+            pacer.emplace(timing, line_pacer::clock::now());
+            sender = std::make_unique<push_sender>(io, port, *source, faults, *pacer, o.count,
+                                                   std::move(h));
+            sender->start();
+            return;
+        }
         amis_master::options mo;
         const double speed = o.speed.value_or(0.0);
         const auto scaled = [&](double seconds) {
@@ -275,21 +399,34 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
         if (timing) timing->frame_gap_ms = 0;
         amis = std::make_unique<amis_sender>(io, port, make, faults, *master, timing, o.count,
                                              o.drop_ack, std::move(ah));
-    } else {
-        sender =
-            std::make_unique<push_sender>(io, port, *source, faults, pacer, o.count, std::move(h));
-    }
+        amis->start();
+    };
+    bool stopping = false;  // a signal before the line was ready: nothing starts
     stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
+        stopping = true;
         if (sender) sender->stop();
         if (amis) amis->stop();
         port.cancel();
     });
-    if (sender) sender->start();
-    if (amis) amis->start();
+    if (port.is_listener()) {
+        err << prefix << "waiting for a reader on " << port.name()
+            << "; the pushes start when one connects" << std::endl;
+    }
+    port.async_wait_ready([&](const std::error_code& ec) {
+        if (!ec && !stopping) start();
+    });
     io.run();
-    const std::error_code error = sender ? sender->error() : amis->error();
-    const std::uint64_t failed_seq = sender ? sender->failed_seq() : amis->failed_seq();
+    const std::error_code error = sender ? sender->error()
+                                  : amis ? amis->error()
+                                         : std::error_code{};
+    const std::uint64_t failed_seq = sender ? sender->failed_seq() : amis ? amis->failed_seq() : 0;
+    if (port.is_listener()) {
+        lost.run_ends(port.dropped_bytes());
+        err << prefix << lost.sent() << " push(es) sent to " << port.name() << ", " << lost.lost()
+            << " of them lost (sent, at least in part, while no reader was "
+            << "connected); " << port.connections() << " reader connection(s)\n";
+    }
     if (master) {
         report.say_summary(master->statistics());
         if (!o.report.empty()) {
@@ -317,6 +454,11 @@ int run_simulate(const simulate_options& o, std::ostream& out, std::ostream& err
             if (error == std::errc::operation_not_supported) {
                 err << prefix << "an AMIS meter needs its reader's answers: --device must be a "
                     << "serial port, not a file or pipe (or leave it out for a pseudo-terminal)\n";
+                return 1;
+            }
+            if (port.is_listener()) {
+                err << prefix << "writing to " << port.name() << " failed: " << error.message()
+                    << "\n";
                 return 1;
             }
             err << prefix << "writing to " << port.name() << " failed: " << error.message() << ". "

@@ -16,6 +16,10 @@
 // the simulator, read the path it prints and open it then; no start delay is needed. At the
 // end of a --count run it waits until the reader has taken every byte (at most a few seconds
 // if nobody reads), because closing a pty discards what is still buffered.
+//
+// With --listen tcp://HOST:PORT it is a meter behind a raw serial-to-network bridge instead:
+// the pushes start when the first reader connects, a new reader replaces the old one, and
+// pushes sent while none is connected are lost as on a real bridge, and counted at the end.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,9 @@ namespace evn_mbus {
 
 struct simulate_options {
     std::string device;  // write to this serial port or file; empty: create a pty
+    // tcp://HOST:PORT: listen there for one reader at a time, like a serial-to-network bridge
+    // with the meter behind it (tcp_meter_line.hpp); port 0 picks a free one.
+    std::string listen;
     std::string link;    // pty only: a symlink to its slave, removed on exit
     std::string replay;  // capture file (hex text or raw) to send in a loop instead
     // The key of EVN's published example telegram: `evn-mbus decode` users already have it.
@@ -57,9 +64,10 @@ struct simulate_options {
     std::string report;               // amis: a JSON file with the acknowledgement figures
 };
 
-// Prints the pty's slave path as the first line of `out` (flushed) when it creates one;
-// messages go to `err`. Exit status: 0 done or stopped by SIGINT/SIGTERM, 1 an I/O error,
-// 2 unusable options.
+// Prints the pty's slave path, or the address listened on (tcp://127.0.0.1:41234), as the
+// first line of `out` (flushed) when it creates one; messages go to `err`. A listener sends
+// nothing before the first reader has connected. Exit status: 0 done or stopped by SIGINT/SIGTERM,
+// 1 an I/O error, 2 unusable options.
 int run_simulate(const simulate_options& options, std::ostream& out, std::ostream& err);
 
 }  // namespace evn_mbus
