@@ -5,6 +5,7 @@
 #   end-to-end latency, daemon footprint (RSS, CPU per push and per hour), start-up to READY=1
 #   (the daemon as a process against a real Mosquitto, tests/bench/daemon_bench)
 #   the AMIS acknowledgement (E5h) latency over 1,000 frames on a pty (evn-mbus simulate)
+#   the latency through Debian's ser2net on loopback (raw TCP and RFC 2217), beside the pty's
 # About two minutes after the build. Arguments go to evn_mbus_daemon_bench, e.g.
 #   scripts/bench.sh latency --latency-pushes 5000
 # Environment: BUILD_DIR (default build-release), CORE_MIN_TIME (seconds per decode
@@ -37,6 +38,21 @@ else
     echo '{}' >"$out/paced.json"
 fi
 "$build/tests/bench/evn_mbus_daemon_bench" --json "$out/daemon.json" "$@"
+if [ "$#" -eq 0 ]; then
+    # The meter far from the Pi: the same pushes read by Debian's ser2net from the pty and
+    # passed to the daemon on a loopback port, raw and with RFC 2217 (what the bridge adds).
+    for via in tcp rfc2217; do
+        "$build/tests/bench/evn_mbus_daemon_bench" latency --via "$via" \
+            --json "$out/bridge-$via.json"
+    done
+    # The silence inside a frame, on the pty and through ser2net: what serial.idle_gap_ms must
+    # exceed (about 50 s).
+    "$build/tests/bench/evn_mbus_daemon_bench" gaps --json "$out/gaps.json"
+else
+    echo '{}' >"$out/bridge-tcp.json"
+    echo '{}' >"$out/bridge-rfc2217.json"
+    echo '{}' >"$out/gaps.json"
+fi
 echo
 echo "== AMIS: the daemon's acknowledgement, 1,000 frames on a pty =="
 # The simulated AMIS meter (Netz OOe) sends a push as soon as the last one was answered; it
@@ -61,11 +77,15 @@ cpus="$(nproc)"
 kernel="$(uname -sr)"
 
 python3 - "$out/core.json" "$out/daemon.json" "$out/paced.json" \
-    "$cpu" "$cpus" "$kernel" "$compiler_version" "$out/amis.json" <<'EOF'
+    "$cpu" "$cpus" "$kernel" "$compiler_version" "$out/amis.json" \
+    "$out/bridge-tcp.json" "$out/bridge-rfc2217.json" "$out/gaps.json" <<'EOF'
 import json
 import sys
 
 core_path, daemon_path, paced_path, cpu, cpus, kernel, compiler, amis_path = sys.argv[1:9]
+bridges = {via: json.load(open(path)).get("latency")
+           for via, path in (("raw TCP", sys.argv[9]), ("RFC 2217", sys.argv[10]))}
+gaps = json.load(open(sys.argv[11])).get("gaps")
 amis = json.load(open(amis_path))
 core = json.load(open(core_path))["benchmarks"]
 daemon = json.load(open(daemon_path))
@@ -97,6 +117,19 @@ if lat:
     row(f"latency to last message ({lat['messages_per_push']} a push)",
         f"p50 {lat['state_p50_ms']:.2f} ms, p99 {lat['state_p99_ms']:.2f} ms, "
         f"max {lat['state_max_ms']:.1f} ms", "p99 < 10 ms", lat["state_p99_ms"] < 10)
+
+for via, b in bridges.items():
+    if b:
+        row(f"latency through ser2net, {via} ({b['pushes']} pushes)",
+            f"p50 {b['state_p50_ms']:.2f} ms, p99 {b['state_p99_ms']:.2f} ms, "
+            f"max {b['state_max_ms']:.1f} ms (last message)")
+
+if gaps:
+    for baud, by in gaps.items():
+        row(f"silence inside a frame at {baud} baud (pty / ser2net)",
+            f"max {by['pty']['max_ms']:.1f} ms / {by['ser2net']['max_ms']:.1f} ms",
+            "< idle gap (100 / 500 ms)",
+            by["pty"]["max_ms"] < 100 and by["ser2net"]["max_ms"] < 500)
 
 if paced:
     row(f"latency at 2400 baud ({paced['pushes']} pushes)",

@@ -12,6 +12,9 @@
 //
 // The daemon runs with the shipped defaults (QoS 1, one topic per value plus state and raw,
 // Home Assistant discovery, idle gap 100 ms) apart from device, key, broker and client id.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -37,6 +40,7 @@
 #include "child_process.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_probe.hpp"
+#include "ser2net_bridge.hpp"
 #include "synthetic_meter.hpp"
 #include "temp_dir.hpp"
 
@@ -48,6 +52,7 @@ using nlohmann::json;
 using steady = std::chrono::steady_clock;
 using test::child_process;
 using test::mosquitto_broker;
+using test::ser2net_bridge;
 using test::synthetic_meter;
 using test::temp_dir;
 
@@ -72,6 +77,9 @@ struct options {
     std::size_t startup_runs = 20;
     std::string json_path;
     std::string samples_path;  // latency: one line a push, for plots and outliers
+    // latency: the daemon reads the pty directly ("pty") or through Debian's ser2net on a
+    // loopback port ("tcp": raw, "rfc2217": Telnet with COM-PORT-OPTION).
+    std::string via = "pty";
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -198,8 +206,14 @@ struct chain {
           probe(broker.port(), filters),
           meter(dir.file("meter"), evn_key, 7) {
         meter.plug();
+        std::string device = meter.link();
+        if (o.via != "pty") {
+            bridge = std::make_unique<ser2net_bridge>(
+                ser2net_bridge::options{meter.link(), o.via == "rfc2217", "2400e81"});
+            device = bridge->uri();
+        }
         config = dir.file("evn-mbus.yaml");
-        std::ofstream(config) << "serial:\n  device: " << meter.link() << "\n"
+        std::ofstream(config) << "serial:\n  device: " << device << "\n"
                               << (o.idle_gap_ms
                                       ? "  idle_gap_ms: " + std::to_string(*o.idle_gap_ms) + "\n"
                                       : std::string())
@@ -253,6 +267,7 @@ struct chain {
     mosquitto_broker broker;
     mqtt_probe probe;
     synthetic_meter meter;
+    std::unique_ptr<ser2net_bridge> bridge;  // --via tcp or rfc2217
     std::string config;
     std::unique_ptr<child_process> daemon;
 };
@@ -340,6 +355,7 @@ json run_latency(const options& o) {
     r["interval_ms"] = interval;
     r["frame_gap_ms"] = o.paced ? 160 : o.frame_gap_ms;
     r["paced"] = o.paced;
+    r["via"] = o.via;
     r["messages_per_push"] = messages_per_push;
     r["state_p50_ms"] = percentile(to_state, 0.50);
     r["state_p99_ms"] = percentile(to_state, 0.99);
@@ -359,8 +375,9 @@ json run_latency(const options& o) {
         o.paced
             ? "frames at 2400 baud, 160 ms apart"
             : ("frames written whole, " + std::to_string(o.frame_gap_ms) + " ms apart").c_str());
-    std::printf("  %zu messages a push (QoS 1); from the last byte written to the pty to\n",
-                messages_per_push);
+    std::printf("  %zu messages a push (QoS 1); from the last byte written to the pty%s to\n",
+                messages_per_push,
+                o.via == "pty" ? "" : (" (read by ser2net, " + o.via + " to the daemon)").c_str());
     std::printf("  the first message (evn/w_p...)  p50 %.3f ms  p99 %.3f ms  max %.3f ms\n",
                 r["first_p50_ms"].get<double>(), r["first_p99_ms"].get<double>(),
                 r["first_max_ms"].get<double>());
@@ -515,6 +532,96 @@ json run_footprint(const options& o) {
     return r;
 }
 
+// --- gaps -------------------------------------------------------------------------------
+
+// The longest silence inside a frame as the daemon's side sees it: pushes written to the pty at
+// the meter's pace (11 bits a byte, 8 bytes a write, 160 ms between frames) and read from the
+// pty itself or from ser2net's raw TCP port. serial.idle_gap_ms must exceed it, or a frame that
+// arrives late is cut.
+json measure_gaps(unsigned baud, std::size_t pushes, bool via_bridge) {
+    temp_dir dir("evn-mbus-gaps");
+    synthetic_meter meter(dir.file("meter"), evn_key, 3);
+    meter.plug();
+    std::unique_ptr<ser2net_bridge> bridge;
+    int fd = -1;
+    if (via_bridge) {
+        bridge = std::make_unique<ser2net_bridge>(
+            ser2net_bridge::options{meter.link(), false, std::to_string(baud) + "e81"});
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(bridge->port());
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+            fail("connect to ser2net");
+    } else {
+        fd = ::open(meter.link().c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) fail("open the pty");
+    }
+    std::this_thread::sleep_for(200ms);   // ser2net opens the pty once the client is there
+    std::vector<std::size_t> frame_ends;  // cumulative byte counts where frames end
+    std::size_t total = 0;
+    std::vector<synthetic_meter::push> all;
+    for (std::size_t i = 0; i < pushes; ++i) {
+        all.push_back(meter.next_push(1s));
+        for (const auto& f : all.back().frames) {
+            total += f.size();
+            frame_ends.push_back(total);
+        }
+    }
+    std::thread writer([&] {
+        for (const auto& p : all) {
+            for (std::size_t k = 0; k < p.frames.size(); ++k) {
+                if (k > 0) std::this_thread::sleep_for(160ms);
+                meter.write_paced(p.frames[k], baud);
+            }
+            std::this_thread::sleep_for(200ms);
+        }
+    });
+    std::vector<double> inside;  // silences while a frame was incomplete
+    std::size_t got = 0;
+    auto last = steady::now();
+    std::uint8_t buf[4096];
+    while (got < total) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 5000) != 1) break;
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        const auto now = steady::now();
+        const bool at_boundary =
+            got == 0 || std::binary_search(frame_ends.begin(), frame_ends.end(), got);
+        if (!at_boundary) inside.push_back(ms(now - last));
+        got += static_cast<std::size_t>(n);
+        last = now;
+    }
+    writer.join();
+    ::close(fd);
+    if (got < total) fail("the gap measurement lost bytes");
+    json r;
+    r["reads"] = inside.size();
+    r["max_ms"] = percentile(inside, 1.0);
+    r["p99_ms"] = percentile(inside, 0.99);
+    r["p50_ms"] = percentile(inside, 0.5);
+    return r;
+}
+
+json run_gaps(const options&) {
+    json r;
+    std::printf("\nSilence inside a frame (the idle gap must exceed it), paced writes to a pty:\n");
+    for (const auto& [baud, pushes] :
+         {std::pair{2400u, std::size_t{6}}, std::pair{9600u, std::size_t{20}}}) {
+        for (const bool via_bridge : {false, true}) {
+            const json g = measure_gaps(baud, pushes, via_bridge);
+            const char* where = via_bridge ? "ser2net" : "pty";
+            r[std::to_string(baud)][where] = g;
+            std::printf("  %5u baud, %-8s p50 %.2f ms  p99 %.2f ms  max %.2f ms (%zu reads)\n",
+                        baud, where, g["p50_ms"].get<double>(), g["p99_ms"].get<double>(),
+                        g["max_ms"].get<double>(), g["reads"].get<std::size_t>());
+        }
+    }
+    return r;
+}
+
 // --- start-up ---------------------------------------------------------------------------
 
 class notify_socket {
@@ -620,8 +727,8 @@ json run_startup(const options& o) {
 
 void usage() {
     std::puts(
-        "usage: evn_mbus_daemon_bench [latency] [footprint] [startup] [options]  (all three "
-        "without a part)\n"
+        "usage: evn_mbus_daemon_bench [latency] [footprint] [startup] [gaps] [options]  (the "
+        "first three without a part)\n"
         "  --latency-pushes N   measured pushes (1000)       --warmup N        unmeasured (20)\n"
         "  --interval-ms N      push to push (25)            --frame-gap-ms N  between frames (5)\n"
         "  --paced              frames at 2400 baud 160 ms apart, like the meter (slow)\n"
@@ -631,7 +738,8 @@ void usage() {
         "  --footprint-pushes N accelerated pushes (20000)   --idle-s N        idle time (20)\n"
         "  --startup-runs N     start-ups (20)\n"
         "  --json FILE          the figures as JSON          --binary PATH     evn-mbus to run\n"
-        "  --samples FILE       latency: each push's times (CSV)");
+        "  --samples FILE       latency: each push's times (CSV)\n"
+        "  --via pty|tcp|rfc2217 latency: the pty itself, or through ser2net on loopback");
 }
 
 options parse(int argc, char** argv) {
@@ -643,7 +751,7 @@ options parse(int argc, char** argv) {
             return argv[++i];
         };
         const auto number = [&] { return static_cast<std::size_t>(std::stoull(value())); };
-        if (a == "latency" || a == "footprint" || a == "startup") {
+        if (a == "latency" || a == "footprint" || a == "startup" || a == "gaps") {
             o.parts.push_back(a);
         } else if (a == "--latency-pushes") {
             o.latency_pushes = number();
@@ -671,6 +779,10 @@ options parse(int argc, char** argv) {
             o.json_path = value();
         } else if (a == "--samples") {
             o.samples_path = value();
+        } else if (a == "--via") {
+            o.via = value();
+            if (o.via != "pty" && o.via != "tcp" && o.via != "rfc2217")
+                fail("--via: pty, tcp or rfc2217");
         } else if (a == "--binary") {
             o.binary = value();
         } else if (a == "-h" || a == "--help") {
@@ -698,6 +810,7 @@ int main(int argc, char** argv) {
             if (part == "latency") all["latency"] = run_latency(o);
             if (part == "footprint") all["footprint"] = run_footprint(o);
             if (part == "startup") all["startup"] = run_startup(o);
+            if (part == "gaps") all["gaps"] = run_gaps(o);
             std::fflush(stdout);
         }
         if (!o.json_path.empty()) std::ofstream(o.json_path) << all.dump(2) << "\n";
