@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -20,8 +19,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-constexpr std::chrono::milliseconds first_backoff = 250ms;
-
 void set_int_option(int fd, int level, int name, int value) {
     ::setsockopt(fd, level, name, &value, sizeof value);
 }
@@ -36,7 +33,10 @@ net_reader::net_reader(asio::io_context& io, serial_config config, serial_endpoi
       handlers_(std::move(h)),
       resolver_(io),
       socket_(io),
-      idle_timer_(io),
+      idle_(io, config_.idle_gap,
+            [this] {
+                if (handlers_.on_idle) handlers_.on_idle();
+            }),
       retry_timer_(io),
       negotiation_timer_(io),
       settle_timer_(io) {}
@@ -52,7 +52,7 @@ int net_reader::native_handle() noexcept {
 void net_reader::start() {
     if (running_) return;
     running_ = true;
-    backoff_ = 0ms;
+    retry_.succeeded();
     resolve();
 }
 
@@ -61,7 +61,7 @@ void net_reader::stop() {
     *alive_ = false;
     alive_ = std::make_shared<bool>(true);
     resolver_.cancel();
-    idle_timer_.cancel();
+    idle_.cancel();
     retry_timer_.cancel();
     negotiation_timer_.cancel();
     settle_timer_.cancel();
@@ -181,8 +181,7 @@ void net_reader::established() {
     settle_timer_.cancel();
     if (opened_before_) ++reopens_;
     opened_before_ = true;
-    last_failure_.clear();
-    backoff_ = 0ms;
+    retry_.succeeded();
     if (handlers_.on_open) handlers_.on_open();
     if (running_ && connected_) say_notes();
 }
@@ -216,20 +215,14 @@ void net_reader::watch_negotiation() {
 }
 
 void net_reader::fail(const std::string& what) {
-    const bool first = what != last_failure_;
-    last_failure_ = what;
+    const bool first = retry_.is_news(what);
     if (handlers_.on_failure) handlers_.on_failure(what, first);
     schedule_reconnect();
 }
 
 void net_reader::schedule_reconnect() {
     if (!running_) return;
-    // The serial_reader's backoff: quick for a restarted bridge, at most one attempt every
-    // serial.reopen_max_s for one that stays away.
-    backoff_ = backoff_ == 0ms
-                   ? first_backoff
-                   : std::min<std::chrono::milliseconds>(backoff_ * 2, config_.reopen_max);
-    retry_timer_.expires_after(backoff_);
+    retry_timer_.expires_after(retry_.next_delay(config_.reopen_max));
     retry_timer_.async_wait(
         [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
             if (ec || alive.expired() || !*alive.lock()) return;
@@ -271,8 +264,7 @@ void net_reader::on_read(std::span<const std::uint8_t> bytes) {
     if (!telnet_) {
         established();
         if (!running_ || !connected_) return;
-        idle_pending_ = true;
-        arm_idle_timer();
+        idle_.bytes_arrived(socket_.native_handle());
         if (handlers_.on_bytes) handlers_.on_bytes(bytes);
         return;
     }
@@ -292,8 +284,7 @@ void net_reader::on_read(std::span<const std::uint8_t> bytes) {
     // it is about to close because its serial port cannot be opened.
     established();
     if (!running_ || !connected_ || !telnet_) return;
-    idle_pending_ = true;
-    arm_idle_timer();
+    idle_.bytes_arrived(socket_.native_handle());
     if (handlers_.on_bytes) handlers_.on_bytes(telnet_->data());
     if (telnet_) telnet_->clear_data();
 }
@@ -309,11 +300,7 @@ void net_reader::say_notes() {
 void net_reader::lost(const std::string& what) {
     close();
     settle_timer_.cancel();
-    idle_timer_.cancel();
-    if (idle_pending_ && handlers_.on_idle) {
-        idle_pending_ = false;
-        handlers_.on_idle();
-    }
+    idle_.line_lost();
     fail(what);
 }
 
@@ -350,25 +337,6 @@ void net_reader::write_next() {
                           // (the connection closed) leaves what a new connection queued.
                           if (!ec || ec == asio::error::operation_aborted) write_next();
                       });
-}
-
-void net_reader::arm_idle_timer() {
-    idle_timer_.expires_after(config_.idle_gap);
-    idle_timer_.async_wait(
-        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (ec || alive.expired() || !*alive.lock()) return;
-            if (!idle_pending_) return;
-            // As on a serial port: bytes waiting in the kernel mean the loop was busy, not
-            // that the line paused.
-            int waiting = 0;
-            if (connected_ && ::ioctl(socket_.native_handle(), FIONREAD, &waiting) == 0 &&
-                waiting > 0) {
-                arm_idle_timer();
-                return;
-            }
-            idle_pending_ = false;
-            if (handlers_.on_idle) handlers_.on_idle();
-        });
 }
 
 }  // namespace evn_mbus

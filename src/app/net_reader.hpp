@@ -27,7 +27,9 @@
 #include <vector>
 
 #include "daemon_config.hpp"
+#include "idle_gap_timer.hpp"
 #include "meter_line.hpp"
+#include "retry_state.hpp"
 #include "serial_endpoint.hpp"
 
 namespace evn_mbus {
@@ -72,7 +74,6 @@ class net_reader final : public meter_line {
     void on_read(std::span<const std::uint8_t> bytes);
     void lost(const std::string& what);
     void say_notes();
-    void arm_idle_timer();
     void write_next();
     void send_outgoing();
     void fail(const std::string& what);
@@ -84,19 +85,17 @@ class net_reader final : public meter_line {
     handlers handlers_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::ip::tcp::socket socket_;
-    boost::asio::steady_timer idle_timer_;
+    idle_gap_timer idle_;
     boost::asio::steady_timer retry_timer_;  // the reconnect backoff and the connect timeout
     boost::asio::steady_timer negotiation_timer_;
     boost::asio::steady_timer settle_timer_;
     std::unique_ptr<rfc2217_session> telnet_;  // rfc2217:// only
     std::array<std::uint8_t, 1024> buffer_{};
-    std::chrono::milliseconds backoff_{0};
-    std::string last_failure_;
+    retry_state retry_;
     bool running_ = false;
     bool connected_ = false;
     bool established_ = false;  // connected_, and it held (settle_time) or data came
     bool opened_before_ = false;
-    bool idle_pending_ = false;
     std::uint64_t reopens_ = 0;
     // rfc2217://: what the bridge answered, said once the connection holds.
     std::vector<std::pair<std::string, bool>> notes_;

@@ -4,7 +4,6 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,8 +20,6 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-constexpr std::chrono::milliseconds first_backoff = 250ms;
 
 // The name of the user this process runs as ("evn-mbus" under the packaged unit).
 std::string user_name() {
@@ -43,7 +40,10 @@ serial_reader::serial_reader(asio::io_context& io, serial_config config, handler
       config_(std::move(config)),
       handlers_(std::move(h)),
       port_(io),
-      idle_timer_(io),
+      idle_(io, config_.idle_gap,
+            [this] {
+                if (handlers_.on_idle) handlers_.on_idle();
+            }),
       reopen_timer_(io) {}
 
 serial_reader::~serial_reader() {
@@ -53,7 +53,7 @@ serial_reader::~serial_reader() {
 void serial_reader::start() {
     if (running_) return;
     running_ = true;
-    backoff_ = 0ms;
+    retry_.succeeded();
     try_open();
 }
 
@@ -61,7 +61,7 @@ void serial_reader::stop() {
     running_ = false;
     *alive_ = false;
     alive_ = std::make_shared<bool>(true);
-    idle_timer_.cancel();
+    idle_.cancel();
     reopen_timer_.cancel();
     boost::system::error_code ignored;
     if (port_.is_open()) port_.close(ignored);
@@ -149,8 +149,7 @@ void serial_reader::try_open() {
         }
         if (opened_before_) ++reopens_;
         opened_before_ = true;
-        last_failure_.clear();
-        backoff_ = 0ms;
+        retry_.succeeded();
         if (handlers_.on_open) handlers_.on_open();
         read_some();
         return;
@@ -160,20 +159,15 @@ void serial_reader::try_open() {
 }
 
 void serial_reader::fail(const std::string& what) {
-    const bool first = what != last_failure_;
-    last_failure_ = what;
+    const bool first = retry_.is_news(what);
     if (handlers_.on_failure) handlers_.on_failure(what, first);
     schedule_reopen();
 }
 
 void serial_reader::schedule_reopen() {
     if (!running_) return;
-    // Capped exponential backoff: quick for a replugged adapter, a few checks a second at
-    // most for a device that stays away (one open() each: no measurable load).
-    backoff_ = backoff_ == 0ms
-                   ? first_backoff
-                   : std::min<std::chrono::milliseconds>(backoff_ * 2, config_.reopen_max);
-    reopen_timer_.expires_after(backoff_);
+    // One open() an attempt: no measurable load even at the shortest delay.
+    reopen_timer_.expires_after(retry_.next_delay(config_.reopen_max));
     reopen_timer_.async_wait(
         [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
             if (ec || alive.expired() || !*alive.lock()) return;
@@ -189,8 +183,7 @@ void serial_reader::read_some() {
             if (ec == asio::error::operation_aborted) return;
             if (n > 0) {
                 bytes_read_ += n;
-                idle_pending_ = true;
-                arm_idle_timer();
+                idle_.bytes_arrived(port_.native_handle());
                 if (handlers_.on_bytes) handlers_.on_bytes(std::span(buffer_.data(), n));
                 if (!running_) return;
             }
@@ -200,11 +193,7 @@ void serial_reader::read_some() {
                 boost::system::error_code ignored;
                 port_.close(ignored);
                 to_write_.clear();  // an answer for the old line is none for the new one
-                idle_timer_.cancel();
-                if (idle_pending_ && handlers_.on_idle) {
-                    idle_pending_ = false;
-                    handlers_.on_idle();
-                }
+                idle_.line_lost();
                 const std::string reason =
                     ec == asio::error::eof ? std::string("end of file") : ec.message();
                 fail("serial device " + config_.device + " lost (" + reason +
@@ -235,26 +224,6 @@ void serial_reader::write_next() {
                           // A failed write: the read fails too and reopens the port.
                           if (!ec) write_next();
                       });
-}
-
-void serial_reader::arm_idle_timer() {
-    idle_timer_.expires_after(config_.idle_gap);
-    idle_timer_.async_wait(
-        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (ec || alive.expired() || !*alive.lock()) return;
-            if (!idle_pending_) return;
-            // The timer measures loop time, not line time: if the loop was busy (publishing a
-            // burst, say), bytes may be waiting in the kernel although the line never paused.
-            // Then it was not idle; look again after the read has taken them.
-            int waiting = 0;
-            if (port_.is_open() && ::ioctl(port_.native_handle(), FIONREAD, &waiting) == 0 &&
-                waiting > 0) {
-                arm_idle_timer();
-                return;
-            }
-            idle_pending_ = false;
-            if (handlers_.on_idle) handlers_.on_idle();
-        });
 }
 
 }  // namespace evn_mbus

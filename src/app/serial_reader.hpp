@@ -24,7 +24,9 @@
 #include <system_error>
 
 #include "daemon_config.hpp"
+#include "idle_gap_timer.hpp"
 #include "meter_line.hpp"
+#include "retry_state.hpp"
 
 namespace evn_mbus {
 
@@ -67,7 +69,6 @@ class serial_reader final : public meter_line {
     void try_open();
     void schedule_reopen();
     void read_some();
-    void arm_idle_timer();
     void write_next();
     void fail(const std::string& what);
 
@@ -75,14 +76,12 @@ class serial_reader final : public meter_line {
     serial_config config_;
     handlers handlers_;
     boost::asio::serial_port port_;
-    boost::asio::steady_timer idle_timer_;
+    idle_gap_timer idle_;
     boost::asio::steady_timer reopen_timer_;
     std::array<std::uint8_t, 512> buffer_{};
-    std::chrono::milliseconds backoff_{0};
-    std::string last_failure_;
+    retry_state retry_;
     bool running_ = false;
     bool opened_before_ = false;
-    bool idle_pending_ = false;  // bytes arrived since the last idle notification
     std::uint64_t bytes_read_ = 0;
     std::uint64_t reopens_ = 0;
     std::vector<std::uint8_t> to_write_;  // waiting for the write in progress
