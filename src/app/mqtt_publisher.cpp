@@ -92,6 +92,13 @@ void mqtt_publisher::impl::connect() {
         if (auto self = w.lock()) self->on_connect_result(gen, ok, rc);
     });
     try {
+        // Paho C's MQTTAsync_connect stores the new attempt's callbacks before it takes the
+        // client's lock. A Paho thread still finishing a lost connection or a failed attempt
+        // (nextOrClose, which holds that lock and has just called us back) then calls this
+        // new attempt's failure callback too, and the attempt's real end calls it again: the
+        // listener, already deleted, would be used (a SIGSEGV when stop() connected right after
+        // "connection lost"). Taking the lock first (is_connected does) waits for that thread.
+        (void)client_->is_connected();
         client_->connect(connect_options_, nullptr, *l);
     } catch (const mqtt::exception& e) {
         l->discard();
