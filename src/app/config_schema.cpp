@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "config_reader.hpp"
+#include "config_text.hpp"
 #include "evn_mbus/link_layer.hpp"
 #include "uri_text.hpp"
 
@@ -166,8 +167,7 @@ std::map<std::string, std::vector<setting>> build() {
         {"device",
          "serial port of the M-Bus adapter, e.g. /dev/ttyUSB0, or a network bridge: "
          "tcp://HOST:PORT (raw) or rfc2217://HOST:PORT",
-         false, false,
-         [](config_reader& r, const entry& e) { r.read_serial_device(e); },
+         false, false, [](config_reader& r, const entry& e) { r.read_serial_device(e); },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.device; }},
         {"baud", "speed in bit/s; the M-Bus customer interface uses 2400", false, false,
          [](config_reader& r, const entry& e) { r.read_baud(e, r.config_.serial.baud); },
@@ -179,11 +179,21 @@ std::map<std::string, std::vector<setting>> build() {
             "data_bits", "5 to 8", [](auto& c) -> auto& { return c.serial.data_bits; }, 5, 8),
         number(
             "stop_bits", "1 or 2", [](auto& c) -> auto& { return c.serial.stop_bits; }, 1, 2),
-        number(
-            "idle_gap_ms",
-            "silence (ms, 5 to 5000) that ends an incomplete frame (default 100; 500 for a "
-            "network bridge)",
-            [](auto& c) -> auto& { return c.serial.idle_gap; }, 5, 5000, "milliseconds"),
+        {"idle_gap_ms",
+         "silence (ms, 5 to 5000) that ends an incomplete frame, or auto (100; 500 for a "
+         "network bridge)",
+         false, false,
+         [](config_reader& r, const entry& e) {
+             // auto: as if the key were not there, so that the device decides (finish_serial).
+             if (e.value.IsScalar() && lower(e.value.Scalar()) == "auto") {
+                 r.given_.erase(e.path);
+                 return;
+             }
+             if (auto v = r.integer(e, 5, 5000, "milliseconds")) {
+                 r.config_.serial.idle_gap = std::chrono::milliseconds(*v);
+             }
+         },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.serial.idle_gap.count(); }},
         choice(
             "link",
             "framing: auto (detect, and answer an AMIS meter), mbus (listen only), hdlc, apdu (a "

@@ -6,8 +6,8 @@
 #include <iterator>
 
 #include "config_reader.hpp"
-#include "serial_endpoint.hpp"
 #include "config_text.hpp"
+#include "serial_endpoint.hpp"
 #include "serial_line.hpp"
 #include "small_file.hpp"
 #include "uri_text.hpp"

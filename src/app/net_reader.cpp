@@ -9,6 +9,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bridge_messages.hpp"
 #include "reading_text.hpp"
 #include "rfc2217_session.hpp"
 
@@ -66,6 +67,8 @@ void net_reader::stop() {
     negotiation_timer_.cancel();
     settle_timer_.cancel();
     close();
+    // The write in progress was aborted, and its handler will not run (alive_ is new).
+    writing_.clear();
 }
 
 void net_reader::close() {
@@ -90,10 +93,9 @@ void net_reader::resolve() {
                 return;
             }
             if (ec || results.empty()) {
-                fail("cannot find the host \"" + endpoint_.host + "\" of the network bridge " +
-                     endpoint_.text() + " (" + (ec ? ec.message() : "no address") +
-                     "): check the name in serial.device and that this machine's DNS knows "
-                     "it; retrying");
+                fail(describe_resolve_failure(
+                    endpoint_,
+                    ec ? std::error_code(ec.value(), std::system_category()) : std::error_code()));
                 return;
             }
             connect(std::move(results));
@@ -101,43 +103,53 @@ void net_reader::resolve() {
 }
 
 void net_reader::connect(tcp::resolver::results_type addresses) {
+    addresses_.clear();
+    for (const auto& entry : addresses)
+        addresses_.push_back(entry.endpoint());
+    next_address_ = 0;
+    last_connect_error_ = {};
+    only_timeouts_ = true;
+    connect_next();
+}
+
+// Each address in turn, each with its own time-out: a host whose first address drops the SYN
+// (a stale IPv6 address, say) is still reached on the next.
+void net_reader::connect_next() {
+    if (next_address_ >= addresses_.size()) {
+        fail(describe_connect_failure(endpoint_, last_connect_error_, only_timeouts_,
+                                      connect_timeout));
+        return;
+    }
+    const tcp::endpoint address = addresses_[next_address_++];
+    boost::system::error_code ignored;
+    socket_.close(ignored);
     auto timed_out = std::make_shared<bool>(false);
-    // A host that drops the SYN would keep a connect waiting for two minutes.
     retry_timer_.expires_after(connect_timeout);
     retry_timer_.async_wait([this, timed_out, alive = std::weak_ptr<bool>(alive_)](
                                 const boost::system::error_code& ec) {
         if (ec || alive.expired() || !*alive.lock() || connected_) return;
         *timed_out = true;
-        boost::system::error_code ignored;
-        socket_.close(ignored);
+        boost::system::error_code closed;
+        socket_.close(closed);
     });
-    asio::async_connect(
-        socket_, addresses,
-        [this, timed_out, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec,
-                                                               const tcp::endpoint&) {
-            if (alive.expired() || !*alive.lock()) return;
-            retry_timer_.cancel();
-            if (!ec) {
-                on_connected();
-                return;
-            }
-            if (ec == asio::error::operation_aborted && !*timed_out) return;
-            const std::string where = "the network bridge " + endpoint_.text();
-            if (*timed_out || ec == asio::error::timed_out) {
-                fail("no answer from " + where + " within " +
-                     std::to_string(connect_timeout.count()) +
-                     " s: check that the bridge is powered and on the network, and the address "
-                     "in serial.device; retrying");
-            } else if (ec == asio::error::connection_refused) {
-                fail(where + " refused the connection: nothing listens on port " +
-                     std::to_string(endpoint_.port) + " of " + endpoint_.host +
-                     ". Check that the bridge (ser2net, the ESP's stream server) runs and that "
-                     "the port in serial.device is its port; retrying");
-            } else {
-                fail("cannot connect to " + where + ": " + ec.message() +
-                     "; check that the bridge is on the network; retrying");
-            }
-        });
+    socket_.async_connect(address, [this, timed_out, alive = std::weak_ptr<bool>(alive_)](
+                                       const boost::system::error_code& ec) {
+        if (alive.expired() || !*alive.lock()) return;
+        // Checked first: a success queued just as the time-out closed the socket is none.
+        if (*timed_out) {
+            connect_next();
+            return;
+        }
+        retry_timer_.cancel();
+        if (ec == asio::error::operation_aborted) return;  // stop()
+        if (!ec) {
+            on_connected();
+            return;
+        }
+        only_timeouts_ = only_timeouts_ && ec == asio::error::timed_out;
+        last_connect_error_ = std::error_code(ec.value(), std::system_category());
+        connect_next();
+    });
 }
 
 void net_reader::on_connected() {
@@ -156,6 +168,9 @@ void net_reader::on_connected() {
                                     std::chrono::milliseconds(1)));
     connected_ = true;
     established_ = false;
+    first_bytes_.clear();
+    last_bytes_.clear();
+    said_notes_.clear();
     if (endpoint_.transport == serial_transport::rfc2217) {
         telnet_ = std::make_unique<rfc2217_session>(
             rfc2217_line{config_.baud, config_.data_bits, config_.parity, config_.stop_bits});
@@ -163,9 +178,10 @@ void net_reader::on_connected() {
         send_outgoing();
         watch_negotiation();
     }
-    // Open only once it holds: ser2net accepts and at once closes a connection when its serial
-    // port cannot be opened, and that must count as a failure (backoff, said once), not as a
-    // bridge that is back every 250 ms.
+    // Open only once it holds: ser2net accepts a connection it cannot serve (its device
+    // missing, its port taken), writes a line of text and closes it. That must count as a
+    // failure (backoff, said once), not as a bridge that is back every 250 ms; its bytes, which
+    // may be the meter's, are handed on meanwhile.
     settle_timer_.expires_after(settle_time);
     settle_timer_.async_wait(
         [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
@@ -241,19 +257,10 @@ void net_reader::read_some() {
             if (!running_ || !connected_) return;
         }
         if (ec) {
-            const std::string where = "the network bridge " + endpoint_.text();
-            if (!established_) {
-                lost(where +
-                     " accepted the connection and closed it at once: its serial "
-                     "port may be missing or taken by another client (see the "
-                     "bridge's own log); retrying");
-            } else if (ec == asio::error::eof) {
-                lost(where +
-                     " closed the connection (a restart, or another client took "
-                     "it); reconnecting");
-            } else {
-                lost("the connection to " + where + " failed (" + ec.message() + "); reconnecting");
-            }
+            const std::error_code end = ec == asio::error::eof
+                                            ? std::error_code()
+                                            : std::error_code(ec.value(), std::system_category());
+            lost(describe_connection_end(endpoint_, end, established_, first_bytes_, last_bytes_));
             return;
         }
         read_some();
@@ -261,38 +268,54 @@ void net_reader::read_some() {
 }
 
 void net_reader::on_read(std::span<const std::uint8_t> bytes) {
+    remember(bytes);
     if (!telnet_) {
-        established();
-        if (!running_ || !connected_) return;
         idle_.bytes_arrived(socket_.native_handle());
         if (handlers_.on_bytes) handlers_.on_bytes(bytes);
         return;
     }
     telnet_->receive(bytes);
     for (const auto& e : telnet_->events()) {
-        // Said after the connection is, once it holds.
+        // Said once the connection holds, each once a connection.
         notes_.emplace_back(endpoint_.text() + ": " + e.what,
                             e.kind != rfc2217_event_kind::line_confirmed);
     }
     telnet_->clear_events();
     send_outgoing();  // the negotiation's answers
-    if (telnet_->data().empty()) {
-        if (established_) say_notes();
-        return;
+    if (!telnet_->data().empty()) {
+        // A copy: on_bytes may write (an AMIS answer), which goes through the session.
+        delivered_.assign(telnet_->data().begin(), telnet_->data().end());
+        telnet_->clear_data();
+        idle_.bytes_arrived(socket_.native_handle());
+        if (handlers_.on_bytes) handlers_.on_bytes(delivered_);
+        if (!running_ || !connected_) return;
     }
-    // Only the meter's bytes make the connection hold: ser2net negotiates even on a connection
-    // it is about to close because its serial port cannot be opened.
-    established();
-    if (!running_ || !connected_ || !telnet_) return;
-    idle_.bytes_arrived(socket_.native_handle());
-    if (handlers_.on_bytes) handlers_.on_bytes(telnet_->data());
-    if (telnet_) telnet_->clear_data();
+    if (established_) say_notes();
+}
+
+// The first and the last bytes of a connection: ser2net's complaint, if it has one, is there.
+void net_reader::remember(std::span<const std::uint8_t> bytes) {
+    constexpr std::size_t keep = 128;
+    if (first_bytes_.size() < keep) {
+        const std::size_t n = std::min(keep - first_bytes_.size(), bytes.size());
+        first_bytes_.insert(first_bytes_.end(), bytes.begin(), bytes.begin() + n);
+    }
+    if (bytes.size() >= keep) {
+        last_bytes_.assign(bytes.end() - keep, bytes.end());
+    } else {
+        last_bytes_.insert(last_bytes_.end(), bytes.begin(), bytes.end());
+        if (last_bytes_.size() > keep) {
+            last_bytes_.erase(last_bytes_.begin(),
+                              last_bytes_.begin() + static_cast<long>(last_bytes_.size() - keep));
+        }
+    }
 }
 
 void net_reader::say_notes() {
     auto notes = std::move(notes_);
     notes_.clear();
     for (const auto& [what, warning] : notes) {
+        if (!said_notes_.insert(what).second) continue;  // a broken server repeats itself
         if (handlers_.on_note) handlers_.on_note(what, warning);
     }
 }

@@ -7,7 +7,9 @@
 // failure said once, reconnection with the same capped backoff, writes for an AMIS meter's
 // answers. What differs for a network:
 // - the host name is resolved asynchronously on every attempt (a bridge's DHCP address may
-//   change), each address tried in turn, a connection attempt given up after 10 s;
+//   change), each address tried in turn, each given up after 10 s;
+// - a connection is open once it held for a second: ser2net accepts one it cannot serve,
+//   says why in a line of text and closes it (bridge_messages.hpp quotes it);
 // - TCP keepalive (and TCP_USER_TIMEOUT for unacknowledged writes) so that a bridge that lost
 //   power or network is noticed within a minute, not after the kernel's two hours;
 // - TCP_NODELAY: an AMIS meter waits for its E5h.
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -43,11 +46,13 @@ class net_reader final : public meter_line {
     static constexpr std::chrono::seconds keepalive_idle{10};
     static constexpr std::chrono::seconds keepalive_interval{5};
     static constexpr int keepalive_count = 3;
+    // A connection attempt to one address (of several, if the name has several).
     static constexpr std::chrono::seconds connect_timeout{10};
     // rfc2217://: how long the bridge may take to answer the Telnet negotiation.
     static constexpr std::chrono::seconds negotiation_timeout{5};
-    // A connection counts as open once data came or it held this long.
-    static constexpr std::chrono::seconds settle_time{2};
+    // A connection counts as open once it held this long (ser2net closes one it cannot serve
+    // within milliseconds).
+    static constexpr std::chrono::seconds settle_time{1};
 
     net_reader(boost::asio::io_context& io, serial_config config, serial_endpoint endpoint,
                handlers h);
@@ -66,6 +71,8 @@ class net_reader final : public meter_line {
   private:
     void resolve();
     void connect(boost::asio::ip::tcp::resolver::results_type addresses);
+    void connect_next();
+    void remember(std::span<const std::uint8_t> bytes);
     void on_connected();
     void established();
     void schedule_reconnect();
@@ -94,7 +101,15 @@ class net_reader final : public meter_line {
     retry_state retry_;
     bool running_ = false;
     bool connected_ = false;
-    bool established_ = false;  // connected_, and it held (settle_time) or data came
+    bool established_ = false;  // connected_, and it held for settle_time
+    std::vector<boost::asio::ip::tcp::endpoint> addresses_;  // the host's, tried in turn
+    std::size_t next_address_ = 0;
+    std::error_code last_connect_error_;
+    bool only_timeouts_ = true;
+    std::vector<std::uint8_t> first_bytes_;  // of this connection (ser2net's complaint)
+    std::vector<std::uint8_t> last_bytes_;
+    std::vector<std::uint8_t> delivered_;  // rfc2217://: the meter's bytes, handed on
+    std::set<std::string> said_notes_;     // this connection's notes, said once
     bool opened_before_ = false;
     std::uint64_t reopens_ = 0;
     // rfc2217://: what the bridge answered, said once the connection holds.

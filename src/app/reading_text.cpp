@@ -28,8 +28,7 @@ std::string line_settings(const serial_config& s) {
 }
 
 std::string line_format(const serial_config& s) {
-    return fmt::format("{} baud {}{}{}", s.baud, s.data_bits, parity_letter(s.parity),
-                       s.stop_bits);
+    return fmt::format("{} baud {}{}{}", s.baud, s.data_bits, parity_letter(s.parity), s.stop_bits);
 }
 
 std::string named_values(const reading& r) {

@@ -77,7 +77,7 @@ std::variant<serial_endpoint, endpoint_problem> parse_serial_endpoint(std::strin
                            "tcp://[fd00::5]:2001");
         }
         const std::string_view inner = rest.substr(1, close - 1);
-        // A zone (fe80::1%eth0) is allowed after the address: RFC 6874 writes it as %25.
+        // A zone (fe80::1%eth0, or RFC 6874's fe80::1%25eth0) may follow the address.
         const std::string_view address = inner.substr(0, inner.find('%'));
         if (address.empty() || address.find(':') == std::string_view::npos ||
             !std::all_of(address.begin(), address.end(), ipv6_char)) {
@@ -86,6 +86,17 @@ std::variant<serial_endpoint, endpoint_problem> parse_serial_endpoint(std::strin
             return problem(start + 1, std::move(message));
         }
         e.host = std::string(inner);
+        if (const auto pct = e.host.find('%'); pct != std::string::npos) {
+            // RFC 6874 escapes the zone's '%' as "%25"; the zone is an interface name.
+            std::string zone = e.host.substr(pct + 1);
+            if (zone.rfind("25", 0) == 0 && zone.size() > 2) zone.erase(0, 2);
+            if (zone.empty() || !std::all_of(zone.begin(), zone.end(), name_char)) {
+                return problem(start + 1 + pct,
+                               "after '%' comes the interface of an IPv6 link-local address, "
+                               "e.g. tcp://[fe80::1%eth0]:2001");
+            }
+            e.host = e.host.substr(0, pct + 1) + zone;
+        }
         if (close + 1 >= rest.size() || rest[close + 1] != ':') {
             return problem(start + close + 1, "the bridge's port is missing; write " + scheme +
                                                   "://[" + std::string(inner) + "]:PORT");

@@ -114,13 +114,18 @@ void serial_watch::watch_silence() {
         }
         silent_ = true;
         if (endpoint_.is_network()) {
+            // With raw TCP the bridge's own line settings must be the meter's; with RFC 2217
+            // evn-mbus set them (and said whether the bridge took them).
+            const std::string line =
+                endpoint_.transport == serial_transport::tcp
+                    ? " and set to " + line_format(config_) + " in the bridge's configuration"
+                    : std::string();
             log_->warn(
                 "no data from the meter through the network bridge {} for {} s, although it is "
                 "connected: check that the bridge's serial side is wired to the meter's "
-                "interface and set to {} (raw TCP) and that the customer interface is "
-                "activated in your grid operator's portal; this message comes once, until data "
-                "arrives",
-                endpoint_.text(), limit.count(), line_format(config_));
+                "interface{}, and that the customer interface is activated in your grid "
+                "operator's portal; this message comes once, until data arrives",
+                endpoint_.text(), limit.count(), line);
             return;
         }
         log_->warn(

@@ -102,7 +102,7 @@ class listener {
 
 // ser2net (raw TCP) is killed ten times while the meter sends 1,000 pushes, 20 ms apart, and
 // started again 200 ms later. Every push sent after the daemon is back (its log says so) and
-// before the next kill is published, once and in order; the pushes in between may be lost
+// 500 ms before the next kill is published, once and in order; the pushes in between may be lost
 // (what the meter wrote while nobody read, ser2net may discard when it opens the port).
 TEST(bridge_faults, ser2net_killed_and_restarted_ten_times_during_a_thousand_pushes) {
     temp_dir dir("evn-mbus-bridge-faults");
@@ -126,10 +126,17 @@ TEST(bridge_faults, ser2net_killed_and_restarted_ten_times_during_a_thousand_pus
             clocks[i] = p.expected.value("clock", "");
             std::this_thread::sleep_until(slot);
             slot += 20ms;
-            sent_at[i] = steady::now();
             if (!meter.send(p)) writer_failed = true;
+            sent_at[i] = steady::now();  // after the write: in the pty's buffer by now
         }
     });
+    // Joined on every way out, a failed ASSERT included (a joinable thread would terminate).
+    struct joiner {
+        std::thread& t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } join_writer{writer};
 
     struct cycle {
         steady::time_point killed, restarted, back;
@@ -175,12 +182,13 @@ TEST(bridge_faults, ser2net_killed_and_restarted_ten_times_during_a_thousand_pus
     for (std::size_t i : arrived)
         got[i] = true;
     // Every push while the bridge was known to be up: from the daemon being back (seen in its
-    // log, after the fact) to 100 ms before the next kill (pushes in flight then may be lost).
+    // log, after the fact) to 500 ms before the next kill (pushes in flight then may be lost;
+    // a loaded machine may not schedule ser2net for a while).
     std::size_t must = 0;
     for (std::size_t k = 0; k < cycles.size(); ++k) {
         const auto from = cycles[k].back;
         const auto to =
-            k + 1 < cycles.size() ? cycles[k + 1].killed - 100ms : steady::time_point::max();
+            k + 1 < cycles.size() ? cycles[k + 1].killed - 500ms : steady::time_point::max();
         for (std::size_t i = 0; i < n; ++i) {
             if (sent_at[i] < from || sent_at[i] > to) continue;
             ++must;
@@ -188,7 +196,7 @@ TEST(bridge_faults, ser2net_killed_and_restarted_ten_times_during_a_thousand_pus
                                 << " ms after the daemon was back (cycle " << k << ")";
         }
     }
-    EXPECT_GT(must, n / 2);
+    EXPECT_GT(must, n / 3);
     std::vector<double> reconnect;
     for (const auto& c : cycles)
         reconnect.push_back(ms(c.back - c.restarted));

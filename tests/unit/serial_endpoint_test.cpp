@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <tuple>
 
 #include "config_loader.hpp"
@@ -45,6 +47,8 @@ TEST(serial_endpoint, tcp_and_rfc2217_addresses_with_names_ipv4_and_ipv6) {
          "rfc2217://[fd00::5]:2002"},
         {"tcp://[fe80::1%eth0]:2001", serial_transport::tcp, "fe80::1%eth0", 2001,
          "tcp://[fe80::1%eth0]:2001"},
+        {"tcp://[fe80::1%25eth0]:2001", serial_transport::tcp, "fe80::1%eth0", 2001,
+         "tcp://[fe80::1%eth0]:2001"},
     };
     for (const auto& [text, transport, host, port, normal] : cases) {
         const auto e = parsed(text);
@@ -76,6 +80,8 @@ TEST(serial_endpoint, wrong_addresses_say_what_and_where) {
         {"tcp://[::1:2001", 6, "no closing \"]\""},
         {"tcp://[::1]", 11, "port is missing; write tcp://[::1]:PORT"},
         {"tcp://[bridge]:2001", 7, "bridge in brackets is not an IPv6 address"},
+        {"tcp://[fe80::1%]:2001", 14, "after '%' comes the interface"},
+        {"tcp://[fe80::1%e/0]:2001", 14, "after '%' comes the interface"},
         {"rfc2217://user:pw@bridge:2002", 10, "no user name or password"},
     };
     for (const auto& [text, offset, message] : cases) {
@@ -121,6 +127,33 @@ TEST(serial_endpoint, a_network_bridge_gets_the_longer_idle_gap_unless_the_file_
     ASSERT_TRUE(r.problems.empty());
     EXPECT_EQ(r.config->serial.idle_gap, serial_config{}.idle_gap);
     EXPECT_NE(serial_config{}.idle_gap, network_idle_gap);
+}
+
+// The packaged /etc/evn-mbus.yaml is the shipped example: a user who only changes the device
+// to a bridge gets the network's gap (idle_gap_ms: auto there), one who writes a number keeps it.
+TEST(serial_endpoint, the_shipped_example_with_a_bridge_gets_the_network_gap) {
+    std::ifstream in(std::string(EVN_MBUS_FIXTURES_DIR) + "/../config/evn-mbus.yaml");
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    const auto replace = [&](const std::string& from, const std::string& to) {
+        const auto at = yaml.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        yaml.replace(at, from.size(), to);
+    };
+    replace("REPLACE_WITH_YOUR_32_HEX_DIGIT_KEY", "36C66639E48A8CA4D6BC8B282A793BBB");
+    replace("device: /dev/ttyAMA0", "device: tcp://192.168.1.30:6638");
+    auto r = load_config_text(yaml, "");
+    ASSERT_TRUE(r.config) << r.problems.at(0).message;
+    EXPECT_EQ(r.config->serial.idle_gap, network_idle_gap);
+    replace("idle_gap_ms: auto", "idle_gap_ms: AUTO");
+    r = load_config_text(yaml, "");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->serial.idle_gap, network_idle_gap);
+    replace("idle_gap_ms: AUTO", "idle_gap_ms: 250");
+    r = load_config_text(yaml, "");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->serial.idle_gap, std::chrono::milliseconds(250));
 }
 
 }  // namespace
