@@ -227,7 +227,11 @@ TEST_F(simulate_listen_cli,
     EXPECT_EQ(got_later, expected(lines, count - got_later.size(), count));
     const long lost = lost_in_summary(sim.err(), count);
     EXPECT_GE(lost, 1) << sim.err();
-    EXPECT_EQ(3 + got_later.size() + static_cast<std::size_t>(lost), count) << sim.err();
+    // A loaded machine may let the first reader close only after push 4 went into its socket:
+    // then that one is neither read nor counted lost (a real bridge cannot count it either).
+    const std::size_t accounted = 3 + got_later.size() + static_cast<std::size_t>(lost);
+    EXPECT_GE(accounted, count - 1) << sim.err();
+    EXPECT_LE(accounted, count) << sim.err();
     EXPECT_NE(sim.err().find("2 reader connection(s)"), std::string::npos) << sim.err();
 }
 
