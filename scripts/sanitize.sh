@@ -10,8 +10,8 @@
 #   tsan  ThreadSanitizer in ./build-tsan: the tests whose processes run several threads, the
 #         MQTT publisher (Paho calls back from its own threads) and the daemon as a process:
 #         labels mqtt, daemon and e2e, but for the start-up signal tests and the AMIS
-#         end-to-end tests. SANITIZE_TSAN_CTEST overrides
-#         "-L ^(mqtt|daemon|e2e)$ -E ^(startup_signals|amis_e2e)".
+#         end-to-end tests (also the one through ser2net). SANITIZE_TSAN_CTEST overrides
+#         "-L ^(mqtt|daemon|e2e)$ -E ^(startup_signals|amis_e2e|bridge_e2e.an_amis)".
 #         The AMIS tests run the meter's 9600-baud line a byte per write for about a minute;
 #         under ThreadSanitizer on two cores that load made a broker-timing test beside them
 #         miss its 5 s wait (meter_status, once). They add no thread to check: the simulator
@@ -169,7 +169,7 @@ for s in $stages; do
             TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$root/tests/tsan.supp"
         fi
         export TSAN_OPTIONS
-        args="${SANITIZE_TSAN_CTEST:-"-L ^(mqtt|daemon|e2e)\$ -E ^(startup_signals|amis_e2e)"}"
+        args="${SANITIZE_TSAN_CTEST:-"-L ^(mqtt|daemon|e2e)\$ -E ^(startup_signals|amis_e2e|bridge_e2e.an_amis)"}"
         # shellcheck disable=SC2086  # ctest arguments, one word each
         if ! ctest_run "$dir" $args; then
             echo "=== sanitize: tsan: tests failed"
