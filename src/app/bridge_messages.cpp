@@ -102,7 +102,7 @@ std::string describe_connection_end(const serial_endpoint& bridge, const std::er
         return where(bridge) + " closed the connection" + quoted + "; retrying";
     }
     if (ec == std::errc::connection_reset || ec.value() == 0 || ec == std::errc::broken_pipe) {
-        if (!held) {
+        if (!held && start.empty()) {
             return where(bridge) +
                    " accepted the connection and closed it at once: its serial "
                    "device may be missing or taken (see the bridge's own log); "

@@ -30,7 +30,7 @@ std::string describe_resolve_failure(const serial_endpoint& bridge, const std::e
 
 // The connection ended: `held` is false when it ended before it held (net_reader's settle
 // time); `start` and `end` are the first and last bytes it brought (ser2net's complaint is in
-// one of them).
+// one of them). One that ended at once without a byte is a bridge that cannot serve it.
 std::string describe_connection_end(const serial_endpoint& bridge, const std::error_code& ec,
                                     bool held, std::span<const std::uint8_t> start,
                                     std::span<const std::uint8_t> end);

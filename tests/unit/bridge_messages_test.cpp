@@ -52,6 +52,9 @@ TEST(bridge_messages, the_end_of_a_connection_says_why_and_what_to_do) {
                     "accepted the connection and closed it at once"));
     EXPECT_TRUE(has(describe_connection_end(bridge(), {}, true, {}, {}),
                     "closed the connection (it restarted, or another client took it)"));
+    // Early, but the meter's bytes came: a connection lost, not one refused.
+    EXPECT_TRUE(has(describe_connection_end(bridge(), {}, false, bytes_of("\x68\xFA"), {}),
+                    "closed the connection (it restarted, or another client took it)"));
     EXPECT_TRUE(has(
         describe_connection_end(bridge(), std::make_error_code(std::errc::timed_out), true, {}, {}),
         "the connection to the network bridge tcp://keller:2001 failed ("));
