@@ -138,6 +138,52 @@ INSTANTIATE_TEST_SUITE_P(captures, bridge_capture,
                                     (param_info.param.rfc2217 ? "_rfc2217" : "_tcp");
                          });
 
+// The simulator as the bridge (simulate --listen): the same captures through its raw TCP
+// listener equal decode too. It starts pushing when the daemon connects.
+class listener_capture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(listener_capture, capture_through_the_simulators_listener_equals_decode) {
+    const std::string& id = GetParam();
+    const std::string key = key_hex(id);
+    const std::string auth_key = auth_key_hex(id);
+    const std::string file = fixtures + "/" + id + ".hex";
+    std::vector<std::string> decode{binary, "decode", "--key", key};
+    if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
+    decode.push_back(file);
+    const auto ref = run_process(decode);
+    ASSERT_EQ(ref.status, 0) << ref.err;
+
+    temp_dir dir{"evn-mbus-listen"};
+    mosquitto_broker broker;
+    mqtt_subscriber sub{broker.uri(), {"evn/state"}};
+    child_process simulator({binary, "simulate", "--listen", "tcp://127.0.0.1:0", "--replay", file,
+                             "--count", "2", "--speed", "max"});
+    ASSERT_TRUE(simulator.wait_for_stdout_lines(1, 10s)) << simulator.err();
+    const std::string address = simulator.out_lines().at(0);
+    ASSERT_EQ(address.rfind("tcp://127.0.0.1:", 0), 0u) << address;
+    const std::string config = dir.file("evn-mbus.yaml");
+    std::ofstream(config) << "serial:\n  device: " << address << "\nmeter:\n  key: \"" << key
+                          << (auth_key.empty() ? "" : "\"\n  auth_key: \"" + auth_key)
+                          << "\"\nmqtt:\n  uri: " << broker.uri()
+                          << "\n  discovery:\n    enabled: false\nlog:\n  level: info\n";
+    child_process daemon({binary, "run", "--config", config, "--log-target", "stderr"});
+    ASSERT_TRUE(sub.wait_for_count("evn/state", 1, 30s)) << daemon.err() << simulator.err();
+    ASSERT_EQ(simulator.wait(30s), 0) << simulator.err();
+    // The repeat (the same telegram again) is reported, not published.
+    ASSERT_TRUE(daemon.wait_for_stderr("a replayed or repeated telegram; not published", 10s))
+        << daemon.err();
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(15s), 0) << daemon.err();
+    const auto states = sub.payloads("evn/state");
+    ASSERT_EQ(states.size(), 1u) << daemon.err();
+    EXPECT_EQ(json::parse(states[0]), json::parse(ref.out));
+}
+
+INSTANTIATE_TEST_SUITE_P(captures, listener_capture,
+                         ::testing::Values("evn_kaifa_ma309_doc", "lgz_e450_landis_gyr_e450",
+                                           "wienernetze_siemens_rddl"),
+                         [](const auto& param_info) { return param_info.param; });
+
 // What the kernel keeps of a pty's termios: the speed and the stop bits (it forces CS8 and
 // clears PARENB on a pseudo-terminal, so parity and data bits are checked by ser2net's RFC 2217
 // answers, which the daemon reports).
