@@ -97,10 +97,7 @@ TEST_P(bridge_capture, capture_through_ser2net_equals_decode) {
     const std::string key = key_hex(id);
     const std::string auth_key = auth_key_hex(id);
     const std::string file = fixtures + "/" + id + ".hex";
-    std::vector<std::string> decode{binary, "decode", "--key", key};
-    if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
-    decode.push_back(file);
-    const auto ref = run_process(decode);
+    const auto ref = run_process(decode_argv(binary, id));
     ASSERT_EQ(ref.status, 0) << ref.err;
 
     bridge_chain c;
@@ -147,10 +144,7 @@ TEST_P(listener_capture, capture_through_the_simulators_listener_equals_decode) 
     const std::string key = key_hex(id);
     const std::string auth_key = auth_key_hex(id);
     const std::string file = fixtures + "/" + id + ".hex";
-    std::vector<std::string> decode{binary, "decode", "--key", key};
-    if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
-    decode.push_back(file);
-    const auto ref = run_process(decode);
+    const auto ref = run_process(decode_argv(binary, id));
     ASSERT_EQ(ref.status, 0) << ref.err;
 
     temp_dir dir{"evn-mbus-listen"};

@@ -122,10 +122,7 @@ TEST_P(e2e_replay, capture_through_the_chain_equals_decode_published_once) {
     const std::string key = key_hex(id);
     const std::string auth_key = auth_key_hex(id);
     const std::string file = fixtures + "/" + id + ".hex";
-    std::vector<std::string> decode{binary, "decode", "--key", key};
-    if (!auth_key.empty()) decode.insert(decode.end(), {"--auth-key", auth_key});
-    decode.push_back(file);
-    const auto ref = run_process(decode);
+    const auto ref = run_process(decode_argv(binary, id));
     ASSERT_EQ(ref.status, 0) << ref.err;
 
     chain c;

@@ -59,6 +59,16 @@ std::string auth_key_hex(const std::string& id) {
     return auth_key ? to_hex(*auth_key) : std::string();
 }
 
+std::vector<std::string> decode_argv(const std::string& binary, const std::string& id) {
+    std::vector<std::string> argv{binary, "decode", "--key", key_hex(id)};
+    if (const std::string auth = auth_key_hex(id); !auth.empty()) {
+        argv.push_back("--auth-key");
+        argv.push_back(auth);
+    }
+    argv.push_back(std::string(EVN_MBUS_FIXTURES_DIR) + "/" + id + ".hex");
+    return argv;
+}
+
 std::vector<capture> mbus_captures() {
     std::vector<capture> out;
     for (const auto& c : all_captures()) {

@@ -31,6 +31,9 @@ const capture& capture_by_id(const std::string& id);
 // authentication key is empty when none was published.
 std::string key_hex(const std::string& id);
 std::string auth_key_hex(const std::string& id);
+// `binary decode --key K [--auth-key A] <fixtures>/<id>.hex`: the reference the end-to-end
+// tests compare what reaches the broker with.
+std::vector<std::string> decode_argv(const std::string& binary, const std::string& id);
 // The M-Bus captures only (HDLC ones are decoded by a later link layer).
 std::vector<capture> mbus_captures();
 
