@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 
+#include "asio_error.hpp"
 #include "serial_line.hpp"
 
 namespace evn_mbus {
@@ -17,14 +18,6 @@ namespace {
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-// Serial and file errors are errno values; compare them as such.
-std::error_code to_std(const boost::system::error_code& ec) {
-    if (ec.category() == boost::system::system_category()) {
-        return {ec.value(), std::system_category()};
-    }
-    return ec;
-}
 
 std::error_code last_error() {
     return {errno, std::generic_category()};

@@ -9,6 +9,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 
+#include "asio_error.hpp"
 #include "bridge_messages.hpp"
 #include "reading_text.hpp"
 #include "rfc2217_session.hpp"
@@ -93,9 +94,7 @@ void net_reader::resolve() {
                 return;
             }
             if (ec || results.empty()) {
-                fail(describe_resolve_failure(
-                    endpoint_,
-                    ec ? std::error_code(ec.value(), std::system_category()) : std::error_code()));
+                fail(describe_resolve_failure(endpoint_, ec ? to_std(ec) : std::error_code()));
                 return;
             }
             connect(std::move(results));
@@ -147,7 +146,7 @@ void net_reader::connect_next() {
             return;
         }
         only_timeouts_ = only_timeouts_ && ec == asio::error::timed_out;
-        last_connect_error_ = std::error_code(ec.value(), std::system_category());
+        last_connect_error_ = to_std(ec);
         connect_next();
     });
 }
@@ -257,9 +256,7 @@ void net_reader::read_some() {
             if (!running_ || !connected_) return;
         }
         if (ec) {
-            const std::error_code end = ec == asio::error::eof
-                                            ? std::error_code()
-                                            : std::error_code(ec.value(), std::system_category());
+            const std::error_code end = ec == asio::error::eof ? std::error_code() : to_std(ec);
             lost(describe_connection_end(endpoint_, end, established_, first_bytes_, last_bytes_));
             return;
         }

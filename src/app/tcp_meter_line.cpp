@@ -7,6 +7,8 @@
 #include <boost/asio/write.hpp>
 #include <utility>
 
+#include "asio_error.hpp"
+
 namespace evn_mbus {
 namespace {
 
@@ -14,13 +16,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::error_code to_std(const boost::system::error_code& ec) {
-    if (ec.category() == boost::system::system_category()) {
-        return {ec.value(), std::system_category()};
-    }
-    return ec;
-}
 
 // "127.0.0.1:5544", "[::1]:5544": as in a URI.
 std::string endpoint_text(const tcp::endpoint& e) {

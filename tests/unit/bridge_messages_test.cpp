@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/error.hpp>
+
+#include "asio_error.hpp"
+
 namespace evn_mbus {
 namespace {
 
@@ -69,6 +73,10 @@ TEST(bridge_messages, connect_and_resolve_failures_name_the_likely_cause) {
                     "no answer from the network bridge tcp://keller:2001 within 10 s"));
     const auto name = describe_resolve_failure(bridge("keller"), {});
     EXPECT_TRUE(has(name, "cannot find the host \"keller\"")) << name;
+    // The resolver's own error keeps its words (a netdb code is no errno).
+    const auto unknown =
+        describe_resolve_failure(bridge("keller"), to_std(boost::asio::error::host_not_found));
+    EXPECT_TRUE(has(unknown, "(Host not found")) << unknown;
     const auto literal = describe_resolve_failure(bridge("fd00::5"), {});
     EXPECT_TRUE(has(literal, "cannot use the address fd00::5")) << literal;
     EXPECT_TRUE(has(literal, "IPv6")) << literal;
