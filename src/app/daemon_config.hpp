@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -72,6 +73,9 @@ struct discovery_config {
     std::string prefix = "homeassistant";  // mqtt.discovery.prefix
     energy_unit unit = energy_unit::wh;    // mqtt.discovery.energy_unit: Wh | kWh
     std::chrono::seconds expire_after{0};  // mqtt.discovery.expire_after_s: 0 = never
+    // mqtt.discovery.reactive_energy_class: give reactive energy (varh) HA's device class
+    // reactive_energy (added to Home Assistant in 2025.6; older versions refuse the sensor).
+    bool reactive_energy_class = false;
 
     bool operator==(const discovery_config&) const = default;
 };
@@ -98,10 +102,29 @@ struct mqtt_config {
     std::chrono::seconds diagnostics_interval{60};  // mqtt.diagnostics_interval_s
     // mqtt.shutdown_timeout_s: on stop, how long to try to deliver what is still queued.
     std::chrono::seconds shutdown_timeout{5};
+    // mqtt.min_interval_s: publish a reading at most this often (0: every push). The last
+    // reading of each interval is the one sent, so the energy registers stay exact.
+    std::chrono::seconds min_interval{0};
+    // mqtt.on_change_only: a per-value topic is published only when its value changed, or when
+    // mqtt.heartbeat_s passed since it was last sent. <prefix>/state and /raw always go.
+    bool on_change_only = false;
+    std::chrono::seconds heartbeat{300};  // mqtt.heartbeat_s
     tls_config tls;              // mqtt.tls
     discovery_config discovery;  // mqtt.discovery
 
     bool operator==(const mqtt_config&) const = default;
+};
+
+// The local HTTP API (http_server.hpp): off unless http.listen is set.
+struct http_config {
+    std::string listen;         // http.listen: "127.0.0.1:8080", "[::]:8080"; empty = off
+    std::string username;       // http.username: basic auth when set (with a password)
+    std::string password;       // http.password (or http.password_file)
+    std::string password_file;  // http.password_file
+    std::size_t max_connections = 64;          // http.max_connections: open at once
+    std::chrono::seconds request_timeout{10};  // http.request_timeout_s: to read a request
+
+    bool operator==(const http_config&) const = default;
 };
 
 struct log_config {
@@ -116,6 +139,7 @@ struct daemon_config {
     serial_config serial;
     meter_config meter;
     mqtt_config mqtt;
+    http_config http;
     log_config log;
 
     bool operator==(const daemon_config&) const = default;
