@@ -6,6 +6,7 @@
 #   (the daemon as a process against a real Mosquitto, tests/bench/daemon_bench)
 #   the AMIS acknowledgement (E5h) latency over 1,000 frames on a pty (evn-mbus simulate)
 #   the latency through Debian's ser2net on loopback (raw TCP and RFC 2217), beside the pty's
+#   the HTTP API: latency of 10,000 requests on loopback, the daemon's RSS with it off and on
 # About two minutes after the build. Arguments go to evn_mbus_daemon_bench, e.g.
 #   scripts/bench.sh latency --latency-pushes 5000
 # Environment: BUILD_DIR (default build-release), CORE_MIN_TIME (seconds per decode
@@ -18,7 +19,8 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEVN_MBUS_WERROR=ON \
     -DEVN_MBUS_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target evn-mbus evn_mbus_core_bench evn_mbus_daemon_bench
+cmake --build "$build" -j "$jobs" --target evn-mbus evn_mbus_core_bench evn_mbus_daemon_bench \
+    evn_mbus_http_bench
 
 out="$(mktemp -d "${TMPDIR:-/tmp}/evn-mbus-bench-XXXXXX")"
 trap 'rm -rf "$out"' EXIT
@@ -54,6 +56,9 @@ else
     echo '{}' >"$out/gaps.json"
 fi
 echo
+echo "== the HTTP API: 10,000 requests on loopback, RSS with it off and on =="
+"$build/tests/bench/evn_mbus_http_bench" --json "$out/http.json"
+echo
 echo "== AMIS: the daemon's acknowledgement, 1,000 frames on a pty =="
 # The simulated AMIS meter (Netz OOe) sends a push as soon as the last one was answered; it
 # measures from the frame's last byte to the E5h. The daemon decodes and answers, no MQTT.
@@ -78,7 +83,7 @@ kernel="$(uname -sr)"
 
 python3 - "$out/core.json" "$out/daemon.json" "$out/paced.json" \
     "$cpu" "$cpus" "$kernel" "$compiler_version" "$out/amis.json" \
-    "$out/bridge-tcp.json" "$out/bridge-rfc2217.json" "$out/gaps.json" <<'EOF'
+    "$out/bridge-tcp.json" "$out/bridge-rfc2217.json" "$out/gaps.json" "$out/http.json" <<'EOF'
 import json
 import sys
 
@@ -86,6 +91,7 @@ core_path, daemon_path, paced_path, cpu, cpus, kernel, compiler, amis_path = sys
 bridges = {via: json.load(open(path)).get("latency")
            for via, path in (("raw TCP", sys.argv[9]), ("RFC 2217", sys.argv[10]))}
 gaps = json.load(open(sys.argv[11])).get("gaps")
+http = json.load(open(sys.argv[12]))
 amis = json.load(open(amis_path))
 core = json.load(open(core_path))["benchmarks"]
 daemon = json.load(open(daemon_path))
@@ -168,6 +174,17 @@ row(f"AMIS acknowledgement E5h ({al['count']} frames, pty)",
     f"p50 {al['p50']:.2f} ms, p99 {al['p99']:.2f} ms, max {al['max']:.1f} ms; "
     f"{amis['late']} late, {amis['missing']} missing", "every one < 500 ms",
     al["max"] < 500 and amis["late"] == 0 and amis["missing"] == 0)
+
+for key, what in (("reading_keepalive", "GET /api/v1/reading, kept-alive"),
+                  ("metrics_keepalive", "GET /metrics, kept-alive"),
+                  ("reading_new_connection", "GET /api/v1/reading, new connection each")):
+    t = http[key]
+    row(f"HTTP {what} ({t['requests']:,} requests)",
+        f"p50 {t['p50_ms']:.3f} ms, p99 {t['p99_ms']:.3f} ms, max {t['max_ms']:.1f} ms")
+mem = lambda m: f"{m['vm_rss_kib'] / 1024:.1f} MiB (VmHWM {m['vm_hwm_kib'] / 1024:.1f})"
+row("RSS with the HTTP API off / on (after the requests)",
+    f"{mem(http['memory_http_off'])} / {mem(http['memory_http_on_after'])}", "< 10 MiB",
+    http["memory_http_on_after"]["vm_hwm_kib"] < 10 * 1024)
 
 st = daemon.get("startup")
 if st:

@@ -9,7 +9,7 @@ packages="
     libpaho-mqttpp-dev libpaho-mqtt-dev libsystemd-dev libtelnet-dev
     nlohmann-json3-dev libcli11-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    mosquitto mosquitto-clients openssl procps ser2net
+    mosquitto mosquitto-clients openssl procps ser2net prometheus curl
     clang-14 libclang-rt-14-dev python3
 "
 

@@ -63,6 +63,8 @@ std::error_code amis_source::next(push_bytes& out) {
     put("q_p", "1-0:3.7.0.255", "var", p.q_p);
     put("q_n", "1-0:4.7.0.255", "var", p.q_n);
     put("", "1-0:1.128.0.255", "Wh", p.vendor_register);
+    // Derived as derived_values.hpp defines it: P+ - P-.
+    j["p_net"] = std::int64_t{p.p_p} - std::int64_t{p.p_n};
     obis["0-0:1.0.0.255"] = {{"value", clock}};
     j["clock"] = clock;
     j["meter_number"] = id_text_;

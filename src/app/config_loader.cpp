@@ -14,6 +14,7 @@
 #include "config_reader.hpp"
 #include "config_schema.hpp"
 #include "config_text.hpp"
+#include "http_listen_address.hpp"
 #include "key_text.hpp"
 #include "serial_endpoint.hpp"
 #include "small_file.hpp"
@@ -222,32 +223,40 @@ void config_reader::finish_meter() {
     }
 }
 
+void config_reader::take_password(const std::string& section, const located& given,
+                                  const located& given_file, std::string& password,
+                                  std::string& file) {
+    const bool has_password = given.present && !given.text.empty();
+    const bool has_file = given_file.present && !given_file.text.empty();
+    const std::string key = section + ".password";
+    const std::string file_key = section + ".password_file";
+    if (has_password && has_file) {
+        add(file_key, given_file.pos, key + " and " + file_key + " are both set; keep only one");
+    } else if (has_password) {
+        password = given.text;
+    } else if (has_file) {
+        file = resolve(given_file.text);
+        std::string content;
+        if (std::string problem = read_small_file(file, max_key_file_bytes, content);
+            !problem.empty()) {
+            add(file_key, given_file.pos,
+                file_key + ": the password file " + quote(file) + " " + problem);
+        } else {
+            trim_secret_file_text(content);
+            if (content.empty()) {
+                add(file_key, given_file.pos,
+                    file_key + ": the password file " + quote(file) + " is empty");
+            }
+            password = std::move(content);
+        }
+    }
+}
+
 void config_reader::finish_mqtt() {
     mqtt_config& m = config_.mqtt;
     const bool has_password = password_.present && !password_.text.empty();
     const bool has_file = password_file_.present && !password_file_.text.empty();
-    if (has_password && has_file) {
-        add("mqtt.password_file", password_file_.pos,
-            "mqtt.password and mqtt.password_file are both set; keep only one");
-    } else if (has_password) {
-        m.password = password_.text;
-    } else if (has_file) {
-        m.password_file = resolve(password_file_.text);
-        std::string content;
-        if (std::string problem = read_small_file(m.password_file, max_key_file_bytes, content);
-            !problem.empty()) {
-            add("mqtt.password_file", password_file_.pos,
-                "mqtt.password_file: the password file " + quote(m.password_file) + " " + problem);
-        } else {
-            trim_secret_file_text(content);
-            if (content.empty()) {
-                add("mqtt.password_file", password_file_.pos,
-                    "mqtt.password_file: the password file " + quote(m.password_file) +
-                        " is empty");
-            }
-            m.password = std::move(content);
-        }
-    }
+    take_password("mqtt", password_, password_file_, m.password, m.password_file);
     if ((has_password || has_file) && m.username.empty()) {
         add(has_password ? "mqtt.password" : "mqtt.password_file",
             has_password ? password_.pos : password_file_.pos,
@@ -266,6 +275,39 @@ void config_reader::finish_mqtt() {
         add("mqtt.tls.key_file", tls_key_file_.pos,
             "mqtt.tls.key_file is set without mqtt.tls.cert_file; a client key needs its "
             "certificate");
+    }
+}
+
+void config_reader::finish_http() {
+    http_config& h = config_.http;
+    take_password("http", http_password_, http_password_file_, h.password, h.password_file);
+    const bool has_password =
+        !h.password.empty() || (http_password_file_.present && !http_password_file_.text.empty());
+    const position password_pos =
+        http_password_.present ? http_password_.pos : http_password_file_.pos;
+    if (has_password && h.username.empty()) {
+        add(http_password_.present ? "http.password" : "http.password_file", password_pos,
+            "a password is set but http.username is empty; basic authentication needs both, so "
+            "set http.username too");
+    } else if (!has_password && !h.username.empty()) {
+        add("http.username", http_listen_pos_,
+            "http.username is set without http.password (or http.password_file); set both for "
+            "basic authentication, or neither");
+    }
+    if (h.username.find(':') != std::string::npos) {
+        // RFC 7617: the user-id ends at the first colon, so such a name can never log in.
+        add("http.username", http_listen_pos_,
+            "http.username must not contain ':' (basic authentication cannot carry it)");
+    }
+    if (h.listen.empty()) return;
+    const auto parsed = parse_listen_address(h.listen);
+    const auto* endpoint = std::get_if<boost::asio::ip::tcp::endpoint>(&parsed);
+    if (endpoint != nullptr && reachable_from_network(*endpoint) && !has_password) {
+        warn("http.listen", http_listen_pos_,
+             "http.listen " + quote(h.listen) +
+                 " can be reached from other machines and no password is set: anyone on your "
+                 "network can read the meter's values (they show when you are at home); set "
+                 "http.username and http.password, or listen on 127.0.0.1");
     }
 }
 
@@ -345,7 +387,8 @@ config_result config_reader::load(std::string_view yaml) {
     }
     if (!root.IsNull() && !root.IsMap()) {
         add("", position_of(root),
-            "the configuration must consist of sections (serial:, meter:, mqtt:, log:), each "
+            "the configuration must consist of sections (serial:, meter:, mqtt:, http:, log:), "
+            "each "
             "followed by indented \"key: value\" lines; this file holds a single " +
                 std::string(root.IsSequence() ? "list" : "value") + " instead");
         return result();
@@ -354,6 +397,7 @@ config_result config_reader::load(std::string_view yaml) {
     if (root.IsMap()) read_section(root, "", {});
     finish_meter();
     finish_mqtt();
+    finish_http();
     finish_serial();
     return result();
 }

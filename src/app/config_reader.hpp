@@ -69,6 +69,7 @@ class config_reader {
     void read_uri(const entry& e);
     void read_secret(const entry& e, located& out, bool trimmed = true);
     void read_serial_device(const entry& e);
+    void read_listen(const entry& e);  // http.listen
     void read_layout(const entry& e, layout_choice& out);
     // A file name from the file, relative to the file's folder.
     std::string resolve(std::string_view name) const;
@@ -78,6 +79,8 @@ class config_reader {
     // The keys the file sets ("serial.idle_gap_ms"), for defaults that depend on other keys.
     std::set<std::string> given_;
     located key_, key_file_, auth_key_, password_, password_file_, tls_files_, tls_key_file_;
+    located http_password_, http_password_file_;
+    position http_listen_pos_;
 
   private:
     void unknown_key(const std::string& section, const std::string& name, position pos);
@@ -86,6 +89,11 @@ class config_reader {
     void finish_serial();
     void finish_meter();
     void finish_mqtt();
+    void finish_http();
+    // <section>.password or <section>.password_file into `password` (and the file's name into
+    // `file`); false when the file cannot be read.
+    void take_password(const std::string& section, const located& given, const located& given_file,
+                       std::string& password, std::string& file);
 
     std::string origin_dir_;
     std::vector<config_problem> problems_;

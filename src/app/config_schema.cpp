@@ -154,6 +154,7 @@ std::map<std::string, std::vector<setting>> build() {
     schema[""] = {section("serial", "the serial line to the meter"),
                   section("meter", "the meter's keys and the plausibility bound"),
                   section("mqtt", "the MQTT broker and what is published"),
+                  section("http", "the local HTTP API and Prometheus metrics (off by default)"),
                   section("log", "the daemon's log")};
 
     // link_layer's spellings are evn_mbus/link_layer.hpp's to_string.
@@ -302,6 +303,16 @@ std::map<std::string, std::vector<setting>> build() {
         seconds(
             "shutdown_timeout_s", "on stop, seconds to try to deliver queued readings (0 to 60)",
             [](auto& c) -> auto& { return c.mqtt.shutdown_timeout; }, 0, 60),
+        seconds(
+            "min_interval_s",
+            "publish at most every this many seconds, the latest reading (0: every push)",
+            [](auto& c) -> auto& { return c.mqtt.min_interval; }, 0, 86400),
+        boolean(
+            "on_change_only", "send a value's topic only when it changed (or after heartbeat_s)",
+            [](auto& c) -> auto& { return c.mqtt.on_change_only; }),
+        seconds(
+            "heartbeat_s", "with on_change_only: send an unchanged value again after this long",
+            [](auto& c) -> auto& { return c.mqtt.heartbeat; }, 1, 86400),
         section("tls", "used with ssl://, mqtts:// or wss:// only"),
         section("discovery", "Home Assistant MQTT discovery"),
     };
@@ -336,6 +347,31 @@ std::map<std::string, std::vector<setting>> build() {
         seconds(
             "expire_after_s", "mark values unavailable after this many seconds; 0: never",
             [](auto& c) -> auto& { return c.mqtt.discovery.expire_after; }, 0, 86400),
+        boolean(
+            "reactive_energy_class",
+            "give reactive energy Home Assistant's reactive_energy class (HA 2025.6 or newer)",
+            [](auto& c) -> auto& { return c.mqtt.discovery.reactive_energy_class; }),
+    };
+
+    schema["http"] = {
+        {"listen", "address:port of the HTTP API, e.g. 127.0.0.1:8080 ([::]:8080: all); empty: off",
+         false, false, [](config_reader& r, const entry& e) { r.read_listen(e); },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.http.listen; }},
+        plain_text(
+            "username", "basic authentication: the user name (with password)",
+            [](auto& c) -> auto& { return c.http.username; }),
+        secret("password", "basic authentication: the password (or password_file)",
+               &config_reader::http_password_, false,
+               [](const daemon_config& c) { return !c.http.password.empty(); }),
+        secret_file(
+            "password_file", "a file holding the password", &config_reader::http_password_file_,
+            [](auto& c) -> auto& { return c.http.password_file; }),
+        number(
+            "max_connections", "connections served at once (1 to 10000); more are refused",
+            [](auto& c) -> auto& { return c.http.max_connections; }, 1, 10000, "connections"),
+        seconds(
+            "request_timeout_s", "seconds a client may take to send its request (1 to 300)",
+            [](auto& c) -> auto& { return c.http.request_timeout; }, 1, 300),
     };
 
     schema["log"] = {

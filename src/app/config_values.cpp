@@ -7,6 +7,7 @@
 
 #include "config_reader.hpp"
 #include "config_text.hpp"
+#include "http_listen_address.hpp"
 #include "serial_endpoint.hpp"
 #include "serial_line.hpp"
 #include "small_file.hpp"
@@ -60,6 +61,35 @@ void config_reader::read_located(const entry& e, located& out, bool trimmed) {
 
 // serial.device: a path, or a network bridge's address (serial_endpoint.hpp), checked here so
 // that a wrong one is an error with the column of what is wrong.
+namespace {
+
+// The position of the character `offset` into a value, when the value stands on its key's line
+// as written (plain or quoted); else the value's own position.
+position position_in_value(std::string_view input, const entry& e, const std::string& value,
+                           std::size_t offset) {
+    position at = e.value_pos;
+    const std::size_t line_start = [&] {
+        std::size_t pos = 0;
+        for (int line = 1; line < at.line && pos != std::string_view::npos; ++line) {
+            pos = input.find('\n', pos);
+            if (pos != std::string_view::npos) ++pos;
+        }
+        return pos;
+    }();
+    if (line_start != std::string_view::npos && at.column > 0) {
+        const std::size_t value_at = line_start + static_cast<std::size_t>(at.column - 1);
+        const bool quoted =
+            value_at < input.size() && (input[value_at] == '"' || input[value_at] == '\'');
+        const std::size_t shift = offset + (quoted ? 1 : 0);
+        if (input.compare(value_at + (quoted ? 1 : 0), value.size(), value) == 0) {
+            at.column += static_cast<int>(shift);
+        }
+    }
+    return at;
+}
+
+}  // namespace
+
 void config_reader::read_serial_device(const entry& e) {
     read_string(e, config_.serial.device, false, "it names the serial port, e.g. /dev/ttyUSB0");
     device_pos_ = e.value_pos;
@@ -68,26 +98,22 @@ void config_reader::read_serial_device(const entry& e) {
     auto parsed = parse_serial_endpoint(device);
     const auto* problem = std::get_if<endpoint_problem>(&parsed);
     if (problem == nullptr) return;
-    position at = e.value_pos;
-    // The column of the offending character, when the value is on the key's line as written.
-    const std::size_t line_start = [&] {
-        std::size_t pos = 0;
-        for (int line = 1; line < at.line && pos != std::string_view::npos; ++line) {
-            pos = input_.find('\n', pos);
-            if (pos != std::string_view::npos) ++pos;
-        }
-        return pos;
-    }();
-    if (line_start != std::string_view::npos && at.column > 0) {
-        const std::size_t value_at = line_start + static_cast<std::size_t>(at.column - 1);
-        const bool quoted =
-            value_at < input_.size() && (input_[value_at] == '"' || input_[value_at] == '\'');
-        const std::size_t shift = problem->offset + (quoted ? 1 : 0);
-        if (input_.compare(value_at + (quoted ? 1 : 0), device.size(), device) == 0) {
-            at.column += static_cast<int>(shift);
-        }
-    }
-    add(e.path, at, "serial.device " + quote(device) + ": " + problem->message);
+    add(e.path, position_in_value(input_, e, device, problem->offset),
+        "serial.device " + quote(device) + ": " + problem->message);
+}
+
+void config_reader::read_listen(const entry& e) {
+    http_listen_pos_ = e.value_pos;
+    read_string(e, config_.http.listen, true, "");
+    std::string& listen = config_.http.listen;
+    listen = std::string(trim(listen));
+    if (listen.empty()) return;  // off
+    auto parsed = parse_listen_address(listen);
+    const auto* problem = std::get_if<listen_problem>(&parsed);
+    if (problem == nullptr) return;
+    add(e.path, position_in_value(input_, e, listen, problem->offset),
+        "http.listen " + quote(listen) + ": " + problem->message);
+    listen.clear();
 }
 
 // A secret is never shown, so a value that YAML emptied or cut (a '#' comment, an '&' anchor,

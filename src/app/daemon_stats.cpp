@@ -81,6 +81,9 @@ nlohmann::json daemon_stats::to_json(const std::string& version) const {
     j["failures"] = nlohmann::json::object();
     for (const auto& [name, count] : failures)
         j["failures"][name] = count;
+    // Home Assistant's "last error" diagnostic entity shows these (ha_discovery.cpp).
+    j["last_error"] = last_error.empty() ? nlohmann::json() : nlohmann::json(last_error);
+    j["last_error_at"] = last_error_at ? nlohmann::json(iso_utc(*last_error_at)) : nlohmann::json();
     j["last_reading"] = last_reading ? nlohmann::json(iso_utc(*last_reading)) : nlohmann::json();
     j["serial_reopens"] = serial_reopens;
     j["mqtt_reconnects"] = mqtt_reconnects;

@@ -18,6 +18,8 @@ struct daemon_stats {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::uint64_t telegrams_ok = 0;
     std::map<std::string, std::uint64_t> failures;  // by error name ("bad_checksum", ...)
+    std::string last_error;                         // the name of the last failure, if any
+    std::optional<std::chrono::system_clock::time_point> last_error_at;
     std::optional<std::chrono::system_clock::time_point> last_reading;  // wall clock
     std::uint64_t serial_reopens = 0;
     std::uint64_t mqtt_reconnects = 0;

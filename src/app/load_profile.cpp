@@ -338,6 +338,8 @@ simulated_push load_profile::make_push(const std::array<double, 3>& p,
         if (*spec.unit_symbol != '\0') entry["unit"] = spec.unit_symbol;
         obis[spec.code.to_string()] = std::move(entry);
     }
+    // Derived as derived_values.hpp defines it: P+ - P-, both in W with scaler 0.
+    j["p_net"] = scaled_json(raw[2] - raw[3], 0);
     j["meter_number"] = meter_number_;
     j["clock"] = format_utc(out.utc);
     j["obis"] = std::move(obis);

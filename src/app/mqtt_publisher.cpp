@@ -23,6 +23,7 @@ mqtt_publisher::impl::impl(asio::io_context& io, const mqtt_config& config,
       queue_(delivery_limits{config.queue_size, config.queue_max_mb << 20, send_window,
                              config.keepalive},
              std::chrono::steady_clock::now()),
+      changes_(config.heartbeat),
       oversize_(config),
       reconnect_timer_(io),
       resend_timer_(io),
@@ -310,6 +311,8 @@ void mqtt_publisher::impl::on_message(const mqtt::message& msg) {
     if (msg.get_payload_str() != "online") return;
     log_->debug("Home Assistant (re)started: publishing the discovery config again");
     publish_discovery();
+    // It forgot the values too (unless retained): with on_change_only, send each again.
+    changes_.forget();
 }
 
 mqtt_publisher::mqtt_publisher(boost::asio::io_context& io, const mqtt_config& config,

@@ -62,7 +62,7 @@ class mqtt_publisher {
     void start(occasion why = occasion::run);
 
     // Queues the reading's messages: <prefix>/<name> for every named value the meter sent
-    // (w_p ... phi, f: obis_code.hpp), /meter_number, /clock (values),
+    // (w_p ... phi, f: obis_code.hpp), /p_net (derived_values.hpp), /meter_number, /clock,
     // /raw (hex of `raw`, the link frames as received), /raw_plain (hex of `plain`, the
     // decrypted APDU) and /state (JSON), as the publish_* switches say.
     void publish_reading(const reading& r, std::span<const std::uint8_t> raw,

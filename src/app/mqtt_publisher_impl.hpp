@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker_probe.hpp"
+#include "change_filter.hpp"
 #include "delivery_queue.hpp"
 #include "ha_discovery.hpp"
 #include "mqtt_publisher.hpp"
@@ -164,6 +165,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
     bool reload_ = false;                // started or stopped for new settings, not for the daemon
 
     delivery_queue queue_;
+    change_filter changes_;          // mqtt.on_change_only
     std::uint64_t failure_gen_ = 0;  // the connection whose unconfirmed message was logged
     std::uint64_t reconnects_ = 0;
     oversize_guard oversize_;

@@ -54,8 +54,14 @@ void mqtt_publisher::impl::publish_reading(const reading& r, std::span<const std
             publish_discovery();  // before the values, so that the sensors exist for them
         }
     }
-    for (const auto& text :
-         queue_.push(reading_messages(r, raw, plain, config_), std::chrono::steady_clock::now()))
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<mqtt_message> messages = reading_messages(r, raw, plain, config_);
+    if (config_.on_change_only) {
+        changes_.apply(messages, now,
+                       [this](const std::string& topic) { return is_value_topic(topic, config_); });
+        if (messages.empty()) return;  // nothing changed, and no state or raw topic is on
+    }
+    for (const auto& text : queue_.push(std::move(messages), now))
         log_->warn("{}", text);
     pump();
 }

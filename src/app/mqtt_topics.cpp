@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "derived_values.hpp"
 #include "ha_discovery.hpp"
 #include "reading_json.hpp"
 
@@ -28,6 +29,8 @@ std::vector<mqtt_message> reading_messages(const reading& r, std::span<const std
             if (const auto name = name_for(v.code))
                 out.push_back({p + "/" + std::string(name->name), value_json(v).dump()});
         }
+        for (const auto& d : derived_values(r))
+            out.push_back({p + "/" + std::string(d.name), derived_json(d).dump()});
         if (!r.meter_number.empty()) out.push_back({p + "/meter_number", r.meter_number});
         if (r.clock) out.push_back({p + "/clock", format_utc(*r.clock)});
     }
@@ -36,6 +39,16 @@ std::vector<mqtt_message> reading_messages(const reading& r, std::span<const std
         out.push_back({p + "/raw_plain", to_hex(plain, true)});
     if (config.publish_json) out.push_back({p + "/state", to_json(r).dump()});
     return out;
+}
+
+bool is_value_topic(const std::string& topic, const mqtt_config& config) {
+    const std::string& p = config.topic_prefix;
+    if (topic.size() <= p.size() + 1 || topic.compare(0, p.size(), p) != 0 ||
+        topic[p.size()] != '/')
+        return false;
+    const std::string_view rest = std::string_view(topic).substr(p.size() + 1);
+    return rest != "state" && rest != "raw" && rest != "raw_plain" && rest != "status" &&
+           rest != "diagnostics" && rest != "meter_status" && !is_discovery_topic(topic, config);
 }
 
 bool is_discovery_topic(const std::string& topic, const mqtt_config& config) {

@@ -23,11 +23,16 @@ struct mqtt_topics {
     std::string meter_status;  // ha_meter_status_topic()
 };
 
-// <prefix>/<name> for every named value (obis_code.hpp's name_for), /meter_number, /clock,
+// <prefix>/<name> for every named value (obis_code.hpp's name_for) and every derived one
+// (derived_values.hpp: /p_net, /p1_net ...), /meter_number, /clock,
 // /raw (hex of `raw`), /raw_plain (hex of `plain`) and /state (JSON), as the switches say.
 std::vector<mqtt_message> reading_messages(const reading& r, std::span<const std::uint8_t> raw,
                                            std::span<const std::uint8_t> plain,
                                            const mqtt_config& config);
+
+// A per-value topic (<prefix>/w_p, /p_net, /clock, ...): not /state, /raw, /raw_plain, the
+// status topics or discovery. mqtt.on_change_only filters these (change_filter.hpp).
+bool is_value_topic(const std::string& topic, const mqtt_config& config);
 
 // A discovery config (<discovery prefix>/...).
 bool is_discovery_topic(const std::string& topic, const mqtt_config& config);

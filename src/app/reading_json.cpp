@@ -12,6 +12,11 @@ nlohmann::json value_json(const obis_value& v) {
     return v.scaled();
 }
 
+nlohmann::json derived_json(const derived_value& d) {
+    if (d.integer) return *d.integer;
+    return d.value;
+}
+
 nlohmann::json to_json(const reading& r) {
     nlohmann::json j = nlohmann::json::object();
     if (!r.meter_number.empty()) j["meter_number"] = r.meter_number;
@@ -28,6 +33,8 @@ nlohmann::json to_json(const reading& r) {
         if (v.has_scaler_unit && !unit.empty()) entry["unit"] = unit;
         obis[v.code.to_string()] = std::move(entry);
     }
+    for (const auto& d : derived_values(r))
+        j[std::string(d.name)] = derived_json(d);
     j["obis"] = std::move(obis);
     // EN 13757-3 records evn-mbus does not name, by their DIF/VIF header, as sent.
     if (!r.unnamed_records.empty()) {

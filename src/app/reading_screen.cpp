@@ -139,6 +139,8 @@ bool reading_screen::plausible(const reading& r) {
 void reading_screen::dropped(const std::error_code& ec, std::span<const std::uint8_t> raw) {
     const std::string name(error_name(ec));
     ++stats_.failures[name];
+    stats_.last_error = name;
+    stats_.last_error_at = std::chrono::system_clock::now();
     std::uint64_t suppressed = 0;
     if (limiter_.should_log(name, std::chrono::steady_clock::now(), suppressed)) {
         if (suppressed > 0) {

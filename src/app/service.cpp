@@ -8,6 +8,7 @@
 #include "config_loader.hpp"
 #include "evn_mbus/hex.hpp"
 #include "ha_discovery.hpp"
+#include "local_api.hpp"
 #include "log_setup.hpp"
 #include "mqtt_publisher.hpp"
 #include "reading_json.hpp"
@@ -39,6 +40,7 @@ service::service(run_options options)
       shutdown_timer_(io_),
       meter_timer_(io_),
       line_(io_, line_handlers()),
+      throttle_timer_(io_),
       notifier_(io_),
       screen_(stats_) {}
 
@@ -95,6 +97,59 @@ void service::make_publisher(bool after_reload) {
     }
 }
 
+void service::make_local_api() {
+    api_.reset();
+    if (config_.http.listen.empty()) return;
+    try {
+        api_ = std::make_unique<local_api>(
+            io_, config_.http,
+            [this] {
+                refresh_mqtt_stats();
+                metrics_snapshot s;
+                s.stats = stats_;
+                s.mqtt_enabled = publisher_ != nullptr;
+                if (publisher_) s.mqtt = publisher_->stats();
+                s.version = EVN_MBUS_VERSION;
+                return s;
+            },
+            log_);
+    } catch (const std::exception& e) {
+        // The meter's readings still go to MQTT; the API waits for a fixed file and a SIGHUP.
+        log_->error("HTTP API off: {}", e.what());
+    }
+}
+
+void service::to_mqtt(const reading& r, std::span<const std::uint8_t> raw,
+                      std::span<const std::uint8_t> plain) {
+    if (throttle_.offer(std::chrono::steady_clock::now()) == publish_throttle::verdict::now) {
+        publisher_->publish_reading(r, raw, plain);
+        return;
+    }
+    // Registers only rise: the newest reading of the interval carries the others' energy.
+    throttled_ = throttled_reading{r, {raw.begin(), raw.end()}, {plain.begin(), plain.end()}};
+    arm_throttle();
+}
+
+void service::arm_throttle() {
+    const auto due = throttle_.due();
+    if (!due) return;
+    throttle_timer_.expires_at(*due);
+    throttle_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !throttle_.take_due(std::chrono::steady_clock::now())) return;
+        if (throttled_ && publisher_) {
+            publisher_->publish_reading(throttled_->value, throttled_->raw, throttled_->plain);
+        }
+        throttled_.reset();
+    });
+}
+
+void service::send_throttled() {
+    throttle_timer_.cancel();
+    if (throttle_.take_held() && throttled_ && publisher_)
+        publisher_->publish_reading(throttled_->value, throttled_->raw, throttled_->plain);
+    throttled_.reset();
+}
+
 int service::run() {
     daemon_config config;
     if (!load(config, true)) return exit_config_error;
@@ -115,7 +170,9 @@ int service::run() {
 
     decoder_ = std::make_unique<telegram_decoder>(
         keys_of(config_), decoder_options{config_.serial.link, config_.meter.layout});
+    throttle_ = publish_throttle(config_.mqtt.min_interval);
     make_publisher();
+    make_local_api();
     line_.set_logger(log_);
     line_.start(config_.serial);
     wait_signals();
@@ -254,6 +311,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         if (options_.print_readings) std::cout << text << std::endl;
     }
     meter_seen();
+    if (api_) api_->on_reading(r);
     if (switching_publisher_) {
         if (held_.size() >= config_.mqtt.queue_size) {
             held_.pop_front();
@@ -261,7 +319,7 @@ void service::on_reading(const reading& r, std::span<const std::uint8_t> raw) {
         }
         held_.emplace_back(r, std::vector<std::uint8_t>(raw.begin(), raw.end()));
     } else if (publisher_) {
-        publisher_->publish_reading(r, raw, decoder_->last_plaintext());
+        to_mqtt(r, raw, decoder_->last_plaintext());
     }
     update_status();
 }
@@ -306,7 +364,19 @@ void service::reload() {
     }
     const bool serial_changed = fresh.serial != config_.serial;
     const bool mqtt_changed = fresh.mqtt != config_.mqtt;
+    const bool http_changed = fresh.http != config_.http;
+    if (mqtt_changed) {
+        // The reading held for the interval goes with the settings it came under.
+        send_throttled();
+        throttle_ = publish_throttle(fresh.mqtt.min_interval);
+    }
     config_ = fresh;
+    if (http_changed) {
+        log_->info("HTTP settings changed: {}", config_.http.listen.empty()
+                                                    ? std::string("the HTTP API is now off")
+                                                    : "listening again on " + config_.http.listen);
+        make_local_api();
+    }
     meter_.set_limit(config_.serial.no_data_warning);
     watch_meter();
     if (serial_changed) {
@@ -364,6 +434,9 @@ void service::shutdown() {
     meter_timer_.cancel();
     reload_signal_.cancel();
     line_.stop();
+    api_.reset();
+    // The newest reading of the interval is not lost to the stop.
+    if (!switching_publisher_) send_throttled();
     // Pending readings get a bounded time to reach the broker; then the loop ends anyway.
     auto finish = [this] {
         shutdown_timer_.cancel();

@@ -20,6 +20,7 @@
 #include "daemon_stats.hpp"
 #include "evn_mbus/telegram_decoder.hpp"
 #include "meter_availability.hpp"
+#include "publish_throttle.hpp"
 #include "reading_screen.hpp"
 #include "serial_watch.hpp"
 #include "systemd_notifier.hpp"
@@ -27,6 +28,7 @@
 namespace evn_mbus {
 
 class mqtt_publisher;
+class local_api;
 
 struct run_options {
     std::string config_path;
@@ -68,6 +70,14 @@ class service {
     void refresh_mqtt_stats();
     void mark_ready();  // READY=1, once
     void make_publisher(bool after_reload = false);
+    // The HTTP API (local_api.hpp) as http.* says: started, restarted with new settings, or
+    // off. A listen address that cannot be used is said and leaves the rest running.
+    void make_local_api();
+    // mqtt.min_interval_s (publish_throttle.hpp): to MQTT now, or held for the timer.
+    void to_mqtt(const reading& r, std::span<const std::uint8_t> raw,
+                 std::span<const std::uint8_t> plain);
+    void arm_throttle();
+    void send_throttled();  // the held reading, now
     // <prefix>/meter_status (meter_availability.hpp): a reading was published; the meter went
     // offline (`why`, for the log); the timer that notices a silent meter.
     void meter_seen();
@@ -89,8 +99,16 @@ class service {
     std::unique_ptr<telegram_decoder> decoder_;
     serial_watch line_;
     std::shared_ptr<mqtt_publisher> publisher_;
-    std::uint64_t mqtt_dropped_before_ = 0;     // by replaced publishers, and from held_
-    std::uint64_t mqtt_reconnects_before_ = 0;  // by replaced publishers
+    std::unique_ptr<local_api> api_;
+    publish_throttle throttle_{std::chrono::seconds{0}};
+    boost::asio::steady_timer throttle_timer_;
+    struct throttled_reading {
+        reading value;
+        std::vector<std::uint8_t> raw, plain;
+    };
+    std::optional<throttled_reading> throttled_;  // the newest reading of this interval
+    std::uint64_t mqtt_dropped_before_ = 0;       // by replaced publishers, and from held_
+    std::uint64_t mqtt_reconnects_before_ = 0;    // by replaced publishers
     systemd_notifier notifier_;
     daemon_stats stats_;
     reading_screen screen_;                 // which readings are published; kept across reloads

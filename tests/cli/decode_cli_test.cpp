@@ -37,6 +37,9 @@ TEST(decode_cli, evn_kaifa_capture_file_gives_the_published_values) {
     EXPECT_EQ(j.at("w_n"), e.at("2.8.0_Wh"));
     EXPECT_EQ(j.at("p_p"), e.at("1.7.0_W"));
     EXPECT_EQ(j.at("p_n"), e.at("2.7.0_W"));
+    // Derived: P+ - P- of the example (both 0 W), an integer as they are.
+    EXPECT_EQ(j.at("p_net"), e.at("1.7.0_W").get<int>() - e.at("2.7.0_W").get<int>());
+    EXPECT_TRUE(j.at("p_net").is_number_integer());
     EXPECT_DOUBLE_EQ(j.at("u1").get<double>(), e.at("U1_V").get<double>());
     EXPECT_DOUBLE_EQ(j.at("u2").get<double>(), e.at("U2_V").get<double>());
     EXPECT_DOUBLE_EQ(j.at("u3").get<double>(), e.at("U3_V").get<double>());

@@ -76,6 +76,7 @@ TEST(p1_decode_cli, the_steiermark_capture_gives_every_dsmr_value) {
     EXPECT_EQ(j.at("w_n"), 7086646);
     EXPECT_EQ(j.at("p_p"), 544);
     EXPECT_EQ(j.at("p_n"), 1803);
+    EXPECT_EQ(j.at("p_net"), 544 - 1803);  // feeding in: negative
     EXPECT_EQ(j.at("r_n_t1"), 12529385);
     EXPECT_EQ(j.at("q_n"), 1659);
     EXPECT_EQ(j.at("clock"), "2021-09-29T09:47:30Z");

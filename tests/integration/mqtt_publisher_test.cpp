@@ -217,6 +217,7 @@ TEST_F(mqtt_publisher, publishes_every_topic_of_a_real_reading) {
         {"t1/i2", "0.0"},
         {"t1/i3", "0.0"},
         {"t1/phi", "1.0"},
+        {"t1/p_net", "0"},  // derived: P+ - P-
         {"t1/meter_number", "181220000009"},
         {"t1/clock", "2021-09-27T07:47:15Z"},
     };
@@ -325,6 +326,7 @@ TEST_F(mqtt_publisher, publishes_the_named_values_of_an_implied_obis_profile) {
         {"p1/p_n", "0"},
         {"p1/q_p", "0"},
         {"p1/q_n", "18"},
+        {"p1/p_net", "4"},  // derived: P+ - P-
         {"p1/meter_number", "SMS1030788000020"},
         {"p1/clock", "2021-10-21T03:40:34Z"},
     };
@@ -376,7 +378,7 @@ TEST_F(mqtt_publisher, switches_turn_topic_groups_off) {
     }
     EXPECT_EQ(s1, (std::set<std::string>{"s1/state", "s1/status"}));
     EXPECT_EQ(s2, (std::set<std::string>{"s2/w_p", "s2/w_n", "s2/p_p", "s2/p_n", "s2/u1", "s2/u2",
-                                         "s2/u3", "s2/i1", "s2/i2", "s2/i3", "s2/phi",
+                                         "s2/u3", "s2/i1", "s2/i2", "s2/i3", "s2/phi", "s2/p_net",
                                          "s2/meter_number", "s2/clock", "s2/raw", "s2/status"}));
     // mqtt.retain: s1's state stays on the broker, s2's values do not.
     EXPECT_EQ(retained(broker, "s1/state"), std::vector<std::string>{to_json(sample).dump()});
@@ -676,7 +678,8 @@ TEST_F(mqtt_publisher, discovery_is_published_and_republished_when_home_assistan
 
     pub.publish_reading(sample, raw);
     const auto want = ha_discovery_messages(sample, config);
-    ASSERT_EQ(want.size(), 11u);
+    // 11 values, p_net, the meter clock and the daemon's 3 diagnostics.
+    ASSERT_EQ(want.size(), 16u);
     auto configs = [&] {
         std::vector<received_message> out;
         for (const auto& m : sub.messages()) {

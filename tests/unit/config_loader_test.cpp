@@ -922,6 +922,7 @@ TEST(config_loader, effective_config_masks_secrets_and_shows_everything_else) {
     put("key: \"********\"", "key: " + valid_key);
     put("auth_key: \"********\"", "auth_key: 00112233445566778899AABBCCDDEEFF");
     put("password: \"********\"", "password: \"s3cret pass \"");
+    put("password: \"(not set)\"", "password: \"\"");  // http.password: no basic auth
     const auto again = load_config_text(back, "");
     ASSERT_TRUE(again.config) << back << all_messages(again);
     expect_same_config(*again.config, *r.config);
