@@ -276,6 +276,32 @@ void config_reader::finish_mqtt() {
             "mqtt.tls.key_file is set without mqtt.tls.cert_file; a client key needs its "
             "certificate");
     }
+    // Home Assistant marks a sensor unavailable when nothing came for expire_after_s.
+    const auto expire = m.discovery.expire_after.count();
+    if (m.discovery.enabled && expire > 0) {
+        if (m.on_change_only && m.heartbeat.count() >= expire) {
+            warn("mqtt.heartbeat_s", {},
+                 "mqtt.heartbeat_s (" + std::to_string(m.heartbeat.count()) +
+                     ") is not shorter than mqtt.discovery.expire_after_s (" +
+                     std::to_string(expire) +
+                     "): with on_change_only, Home Assistant would show a value that does not "
+                     "change as unavailable between heartbeats; set heartbeat_s below "
+                     "expire_after_s");
+        }
+        if (m.min_interval.count() >= expire) {
+            warn("mqtt.min_interval_s", {},
+                 "mqtt.min_interval_s (" + std::to_string(m.min_interval.count()) +
+                     ") is not shorter than mqtt.discovery.expire_after_s (" +
+                     std::to_string(expire) +
+                     "): Home Assistant would show the values as unavailable between readings; "
+                     "set min_interval_s below expire_after_s");
+        }
+    }
+    if (m.on_change_only && !m.publish_values) {
+        warn("mqtt.on_change_only", {},
+             "mqtt.on_change_only filters the per-value topics, but mqtt.publish_values is "
+             "false, so it changes nothing");
+    }
 }
 
 void config_reader::finish_http() {
@@ -290,13 +316,13 @@ void config_reader::finish_http() {
             "a password is set but http.username is empty; basic authentication needs both, so "
             "set http.username too");
     } else if (!has_password && !h.username.empty()) {
-        add("http.username", http_listen_pos_,
+        add("http.username", http_username_pos_,
             "http.username is set without http.password (or http.password_file); set both for "
             "basic authentication, or neither");
     }
     if (h.username.find(':') != std::string::npos) {
         // RFC 7617: the user-id ends at the first colon, so such a name can never log in.
-        add("http.username", http_listen_pos_,
+        add("http.username", http_username_pos_,
             "http.username must not contain ':' (basic authentication cannot carry it)");
     }
     if (h.listen.empty()) return;

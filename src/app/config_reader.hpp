@@ -80,7 +80,7 @@ class config_reader {
     std::set<std::string> given_;
     located key_, key_file_, auth_key_, password_, password_file_, tls_files_, tls_key_file_;
     located http_password_, http_password_file_;
-    position http_listen_pos_;
+    position http_listen_pos_, http_username_pos_;
 
   private:
     void unknown_key(const std::string& section, const std::string& name, position pos);

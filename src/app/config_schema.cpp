@@ -357,18 +357,23 @@ std::map<std::string, std::vector<setting>> build() {
         {"listen", "address:port of the HTTP API, e.g. 127.0.0.1:8080 ([::]:8080: all); empty: off",
          false, false, [](config_reader& r, const entry& e) { r.read_listen(e); },
          [](YAML::Emitter& out, const daemon_config& c) { out << c.http.listen; }},
-        plain_text(
-            "username", "basic authentication: the user name (with password)",
-            [](auto& c) -> auto& { return c.http.username; }),
+        {"username", "basic authentication: the user name (with password)", false, false,
+         [](config_reader& r, const entry& e) {
+             r.http_username_pos_ = e.value_pos;
+             r.read_string(e, r.config_.http.username, true, "");
+         },
+         [](YAML::Emitter& out, const daemon_config& c) { out << c.http.username; }},
         secret("password", "basic authentication: the password (or password_file)",
                &config_reader::http_password_, false,
                [](const daemon_config& c) { return !c.http.password.empty(); }),
         secret_file(
             "password_file", "a file holding the password", &config_reader::http_password_file_,
             [](auto& c) -> auto& { return c.http.password_file; }),
+        // At most 512: with the 256 being refused, the service's 1024 descriptors keep room for
+        // the meter's line, MQTT and the journal.
         number(
-            "max_connections", "connections served at once (1 to 10000); more are refused",
-            [](auto& c) -> auto& { return c.http.max_connections; }, 1, 10000, "connections"),
+            "max_connections", "connections served at once (1 to 512); more are refused",
+            [](auto& c) -> auto& { return c.http.max_connections; }, 1, 512, "connections"),
         seconds(
             "request_timeout_s", "seconds a client may take to send its request (1 to 300)",
             [](auto& c) -> auto& { return c.http.request_timeout; }, 1, 300),

@@ -109,19 +109,19 @@ struct mqtt_config {
     // mqtt.heartbeat_s passed since it was last sent. <prefix>/state and /raw always go.
     bool on_change_only = false;
     std::chrono::seconds heartbeat{300};  // mqtt.heartbeat_s
-    tls_config tls;              // mqtt.tls
-    discovery_config discovery;  // mqtt.discovery
+    tls_config tls;                       // mqtt.tls
+    discovery_config discovery;           // mqtt.discovery
 
     bool operator==(const mqtt_config&) const = default;
 };
 
 // The local HTTP API (http_server.hpp): off unless http.listen is set.
 struct http_config {
-    std::string listen;         // http.listen: "127.0.0.1:8080", "[::]:8080"; empty = off
-    std::string username;       // http.username: basic auth when set (with a password)
-    std::string password;       // http.password (or http.password_file)
-    std::string password_file;  // http.password_file
-    std::size_t max_connections = 64;          // http.max_connections: open at once
+    std::string listen;                // http.listen: "127.0.0.1:8080", "[::]:8080"; empty = off
+    std::string username;              // http.username: basic auth when set (with a password)
+    std::string password;              // http.password (or http.password_file)
+    std::string password_file;         // http.password_file
+    std::size_t max_connections = 64;  // http.max_connections: open at once
     std::chrono::seconds request_timeout{10};  // http.request_timeout_s: to read a request
 
     bool operator==(const http_config&) const = default;

@@ -81,9 +81,6 @@ constexpr diagnostic_kind diagnostic_kinds[] = {
     {"last_error", "Last error", "", "{{ value_json.last_error or 'none' }}"},
 };
 
-// No Homepage in debian/control and no other URL in the README: the project's name on GitHub.
-constexpr std::string_view support_url = "https://github.com/evn-mbus/evn-mbus";
-
 // Discovery topics and unique ids allow only [a-zA-Z0-9_-].
 std::string topic_safe(const std::string& text) {
     std::string out = text;
@@ -162,9 +159,8 @@ std::vector<discovery_message> ha_discovery_messages(const reading& r, const mqt
     const std::string& node = identity->node;
     const nlohmann::json device = device_of(r, *identity);
     const nlohmann::json origin = {
-        {"name", "evn-mbus"},
-        {"sw_version", EVN_MBUS_VERSION},
-        {"support_url", support_url},
+        {"name", "evn-mbus"}, {"sw_version", EVN_MBUS_VERSION},
+        // No support_url: the project has no published home yet, and HA shows it as a link.
     };
     const auto online = [&](const std::string& topic) {
         return nlohmann::json{{"topic", topic},

@@ -40,6 +40,11 @@ std::string_view target_path(std::string_view target) noexcept {
 http_route route_request(const http_request_head& request, const http_credentials& credentials) {
     http_route route;
     route.head = request.method == "HEAD";
+    // The method first: anything but GET and HEAD is 405, whoever asks (it reveals nothing).
+    if (request.method != "GET" && !route.head) {
+        route.what = http_route::outcome::method_not_allowed;
+        return route;
+    }
     if (request.has_body) {
         route.what = http_route::outcome::body_not_allowed;
         return route;
@@ -47,10 +52,6 @@ http_route route_request(const http_request_head& request, const http_credential
     if (credentials.required() && !basic_auth_matches(request.authorization, credentials)) {
         route.what = http_route::outcome::unauthorized;
         route.wrong_credentials = !request.authorization.empty();
-        return route;
-    }
-    if (request.method != "GET" && !route.head) {
-        route.what = http_route::outcome::method_not_allowed;
         return route;
     }
     const std::string_view path = target_path(request.target);

@@ -201,6 +201,8 @@ void http_session::on_request_head(const boost::system::error_code& ec) {
     head.target = to_std(request.target());
     head.authorization = to_std(request[http::field::authorization]);
     head.has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    // The body is never read: whatever the answer, the connection ends after it.
+    if (head.has_body) keep_alive_ = false;
     answer(head);
 }
 
@@ -409,9 +411,12 @@ void http_session::send_event(const std::shared_ptr<const std::string>& text) {
 void http_session::write_next_event() {
     writing_ = true;
     stream_.expires_after(shared_->options.request_timeout);
+    // The handler holds the text: close() may clear unsent_ while the write is pending, and
+    // Asio needs the buffer until the handler runs.
+    auto text = unsent_.front();
     asio::async_write(
-        stream_, asio::buffer(*unsent_.front()),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+        stream_, asio::buffer(*text),
+        [self = shared_from_this(), text](const boost::system::error_code& ec, std::size_t) {
             self->writing_ = false;
             if (self->closed_) return;
             if (ec || self->shared_->stopped) return self->close();

@@ -21,8 +21,14 @@ double seconds_between(std::chrono::steady_clock::time_point from,
     return std::round(s * 1000.0) / 1000.0;  // ms are enough, and keep the JSON short
 }
 
+// Never throws: text the meter sent that is not UTF-8 is replaced, not an exception in the
+// decode path (on_reading runs there).
+std::string dump(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 http_reply json_reply(unsigned status, const nlohmann::json& body) {
-    return {status, "application/json", body.dump()};
+    return {status, "application/json", dump(body)};
 }
 
 }  // namespace
@@ -48,7 +54,7 @@ local_api::local_api(boost::asio::io_context& io, const http_config& config, fig
     content.metrics = [this] { return metrics_reply(); };
     content.latest_event = [this]() -> std::optional<std::string> {
         if (!latest_) return std::nullopt;
-        return latest_json_.dump();
+        return dump(latest_json_);
     };
     server_ =
         std::make_unique<http_server>(io, std::move(options), std::move(content), std::move(log));
@@ -62,7 +68,19 @@ void local_api::on_reading(const reading& r) {
     latest_json_ = to_json(r);
     latest_at_ = std::chrono::steady_clock::now();
     latest_wall_ = std::chrono::system_clock::now();
-    server_->broadcast_reading(latest_json_.dump());
+    server_->broadcast_reading(dump(latest_json_));
+}
+
+std::optional<local_api::latest_reading> local_api::latest() const {
+    if (!latest_) return std::nullopt;
+    return latest_reading{*latest_, latest_json_, latest_at_, latest_wall_};
+}
+
+void local_api::restore(latest_reading latest) {
+    latest_ = std::move(latest.value);
+    latest_json_ = std::move(latest.json);
+    latest_at_ = latest.at;
+    latest_wall_ = latest.wall;
 }
 
 http_server_stats local_api::stats() const {

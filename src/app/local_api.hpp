@@ -38,6 +38,16 @@ class local_api {
 
     http_server_stats stats() const;
 
+    // The latest reading and when it came, carried to the next local_api on a reload.
+    struct latest_reading {
+        reading value;
+        nlohmann::json json;
+        std::chrono::steady_clock::time_point at;
+        std::chrono::system_clock::time_point wall;
+    };
+    std::optional<latest_reading> latest() const;
+    void restore(latest_reading latest);
+
   private:
     http_reply reading_reply() const;
     http_reply status_reply() const;

@@ -151,6 +151,9 @@ void mqtt_publisher::impl::on_connect_result(std::uint64_t gen, bool ok, int rc)
     }
     ever_connected_ = true;
     failure_logged_ = false;
+    // A broker restarted without persistence lost the retained values, and what the queue
+    // dropped meanwhile never arrived: with on_change_only, the next reading sends every value.
+    changes_.forget();
 
     if (config_.discovery.enabled) {
         try {

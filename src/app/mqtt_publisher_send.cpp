@@ -61,8 +61,11 @@ void mqtt_publisher::impl::publish_reading(const reading& r, std::span<const std
                        [this](const std::string& topic) { return is_value_topic(topic, config_); });
         if (messages.empty()) return;  // nothing changed, and no state or raw topic is on
     }
+    const std::uint64_t dropped_before = queue_.counters().dropped;
     for (const auto& text : queue_.push(std::move(messages), now))
         log_->warn("{}", text);
+    // A dropped reading's values were taken as sent: the next reading sends them all.
+    if (queue_.counters().dropped != dropped_before) changes_.forget();
     pump();
 }
 
@@ -80,6 +83,7 @@ void mqtt_publisher::impl::pump() {
     while (const auto m = queue_.next(now)) {
         if (too_big(m->topic, m->payload, config_.qos)) {
             queue_.discard(m->id);
+            changes_.forget();  // it never arrived: not "sent" for on_change_only
             if (state_ == state::draining && queue_.empty()) {  // no on_sent() will come
                 asio::post(io_, [w = weak()] {
                     if (auto self = w.lock()) self->begin_disconnect();

@@ -98,7 +98,10 @@ void service::make_publisher(bool after_reload) {
 }
 
 void service::make_local_api() {
-    api_.reset();
+    // The latest reading stays: a poller must not get "no reading yet" after a reload.
+    std::optional<local_api::latest_reading> latest;
+    if (api_) latest = api_->latest();
+    api_.reset();  // frees the port before the new server binds it
     if (config_.http.listen.empty()) return;
     try {
         api_ = std::make_unique<local_api>(
@@ -113,6 +116,7 @@ void service::make_local_api() {
                 return s;
             },
             log_);
+        if (latest) api_->restore(std::move(*latest));
     } catch (const std::exception& e) {
         // The meter's readings still go to MQTT; the API waits for a fixed file and a SIGHUP.
         log_->error("HTTP API off: {}", e.what());
@@ -409,8 +413,9 @@ void service::reload() {
                 }
                 make_publisher(true);
                 if (publisher_) {
+                    // Through the throttle, as if they had come now (min_interval_s holds).
                     for (const auto& [r, raw] : held_)
-                        publisher_->publish_reading(r, raw);
+                        to_mqtt(r, raw, {});
                 }
                 held_.clear();
                 schedule_diagnostics();

@@ -82,6 +82,7 @@ TEST(config_http, username_and_password_go_together) {
               std::string::npos);
     r = load("http:\n  listen: 127.0.0.1:8080\n  username: u\n");
     ASSERT_NE(problem_of(r, "http.username"), nullptr);
+    EXPECT_EQ(problem_of(r, "http.username")->line, 5);  // at the user name
     r = load("http:\n  username: u\n  password: x\n  password_file: f\n");
     ASSERT_NE(problem_of(r, "http.password_file"), nullptr);
     r = load("http:\n  username: \"a:b\"\n  password: x\n");
@@ -120,6 +121,25 @@ TEST(config_http, heartbeat_and_interval_ranges) {
     EXPECT_NE(problem_of(load("http:\n  max_connections: 0\n"), "http.max_connections"), nullptr);
     EXPECT_NE(problem_of(load("http:\n  request_timeout_s: 0\n"), "http.request_timeout_s"),
               nullptr);
+}
+
+// Home Assistant's expire_after_s against values that are sent less often than that.
+TEST(config_http, throttling_longer_than_expire_after_is_warned) {
+    auto r = load("mqtt:\n  on_change_only: true\n  discovery:\n    expire_after_s: 60\n");
+    ASSERT_TRUE(r.config);
+    ASSERT_EQ(warnings_about(r, "mqtt.heartbeat_s").size(), 1u);
+    EXPECT_NE(warnings_about(r, "mqtt.heartbeat_s")[0].message.find("unavailable"),
+              std::string::npos);
+    r = load(
+        "mqtt:\n  on_change_only: true\n  heartbeat_s: 50\n  discovery:\n"
+        "    expire_after_s: 60\n");
+    EXPECT_TRUE(warnings_about(r, "mqtt.heartbeat_s").empty());
+    r = load("mqtt:\n  min_interval_s: 60\n  discovery:\n    expire_after_s: 60\n");
+    EXPECT_EQ(warnings_about(r, "mqtt.min_interval_s").size(), 1u);
+    r = load("mqtt:\n  min_interval_s: 60\n");  // expire_after_s 0: never expires
+    EXPECT_TRUE(warnings_about(r, "mqtt.min_interval_s").empty());
+    r = load("mqtt:\n  on_change_only: true\n  publish_values: false\n");
+    EXPECT_EQ(warnings_about(r, "mqtt.on_change_only").size(), 1u);
 }
 
 }  // namespace

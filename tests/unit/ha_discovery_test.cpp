@@ -41,7 +41,6 @@ nlohmann::json expected_availability(const std::string& prefix) {
 const nlohmann::json expected_origin = {
     {"name", "evn-mbus"},
     {"sw_version", EVN_MBUS_VERSION},
-    {"support_url", "https://github.com/evn-mbus/evn-mbus"},
 };
 
 // The daemon's own entities from <prefix>/diagnostics.

@@ -54,14 +54,18 @@ TEST(http_routes, head_is_get_without_the_body_other_methods_are_405) {
     }
 }
 
-TEST(http_routes, a_body_is_413_before_anything_else) {
+TEST(http_routes, the_method_first_then_a_body_is_413) {
     const http_credentials creds{"user", "pass"};
-    EXPECT_EQ(route_request({"POST", "/nothing", {}, true}, creds).what, outcome::body_not_allowed);
+    // Anything but GET and HEAD is 405, with or without a body or credentials.
+    EXPECT_EQ(route_request({"POST", "/nothing", {}, true}, creds).what,
+              outcome::method_not_allowed);
     EXPECT_EQ(route_request({"GET", "/api/v1/reading", {}, true}, {}).what,
+              outcome::body_not_allowed);
+    EXPECT_EQ(route_request({"GET", "/api/v1/reading", {}, true}, creds).what,
               outcome::body_not_allowed);
 }
 
-TEST(http_routes, auth_comes_before_method_and_path) {
+TEST(http_routes, auth_comes_before_the_path) {
     const http_credentials creds{"user", "pass"};
     // "user:pass"
     const std::string good = "Basic dXNlcjpwYXNz";
@@ -70,7 +74,8 @@ TEST(http_routes, auth_comes_before_method_and_path) {
     const http_route missing = get("/nothing", creds);
     EXPECT_EQ(missing.what, outcome::unauthorized);
     EXPECT_FALSE(missing.wrong_credentials);
-    EXPECT_EQ(route_request({"DELETE", "/metrics", {}, false}, creds).what, outcome::unauthorized);
+    EXPECT_EQ(route_request({"DELETE", "/metrics", {}, false}, creds).what,
+              outcome::method_not_allowed);
     const http_route wrong = get("/metrics", creds, "Basic dXNlcjpwYXNzMQ==");  // user:pass1
     EXPECT_EQ(wrong.what, outcome::unauthorized);
     EXPECT_TRUE(wrong.wrong_credentials);
