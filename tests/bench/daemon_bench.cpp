@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_figures.hpp"
 #include "child_process.hpp"
 #include "mosquitto_broker.hpp"
 #include "mqtt_probe.hpp"
@@ -81,22 +82,6 @@ struct options {
     // loopback port ("tcp": raw, "rfc2217": Telnet with COM-PORT-OPTION).
     std::string via = "pty";
 };
-
-[[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error(what);
-}
-
-double ms(steady::duration d) {
-    return std::chrono::duration<double, std::milli>(d).count();
-}
-
-// Nearest rank: the smallest value with at least p of all values at or below it.
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-    return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
 
 // --- /proc ------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_figures.hpp"
 #include "child_process.hpp"
 #include "loopback_port.hpp"
 #include "mosquitto_broker.hpp"
@@ -40,21 +41,6 @@ using test::child_process;
 // The EVN Kaifa MA309M documentation key (fixtures/vectors.json: evn_kaifa_ma309_doc): the
 // simulator encrypts with it, the daemon decrypts.
 const std::string key = "36C66639E48A8CA4D6BC8B282A793BBB";
-
-[[noreturn]] void fail(const std::string& why) {
-    throw std::runtime_error(why);
-}
-
-double ms(steady::duration d) {
-    return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    const auto at = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(at, v.size() - 1)];
-}
 
 long status_field(pid_t pid, const std::string& name) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -138,9 +124,9 @@ class client {
 
 json timings(const std::vector<double>& v) {
     return {{"requests", v.size()},
-            {"p50_ms", percentile(v, 50)},
-            {"p99_ms", percentile(v, 99)},
-            {"max_ms", percentile(v, 100)}};
+            {"p50_ms", percentile(v, 0.50)},
+            {"p99_ms", percentile(v, 0.99)},
+            {"max_ms", percentile(v, 1.0)}};
 }
 
 json measure(client& c, const std::string& target, std::size_t n, bool fresh) {
