@@ -375,7 +375,10 @@ void service::reload() {
         throttle_ = publish_throttle(fresh.mqtt.min_interval);
     }
     config_ = fresh;
-    if (http_changed) {
+    if (!http_changed && !api_ && !config_.http.listen.empty()) {
+        // It could not listen before (the port was taken, say): try again.
+        make_local_api();
+    } else if (http_changed) {
         log_->info("HTTP settings changed: {}", config_.http.listen.empty()
                                                     ? std::string("the HTTP API is now off")
                                                     : "listening again on " + config_.http.listen);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -314,6 +315,66 @@ TEST(http_api, hostile_clients_do_not_delay_the_readings) {
     EXPECT_TRUE(r.daemon->running());
     const std::string log = r.log();
     EXPECT_EQ(log.find("etc/passwd"), std::string::npos) << log;
+    r.daemon->signal(SIGTERM);
+    EXPECT_EQ(r.daemon->wait(15s), 0) << r.log();
+}
+
+// A port another program holds: said, readings still published; a SIGHUP listens once it is
+// free, and a reload of http.* keeps the latest reading (a poller gets no 503 meanwhile).
+TEST(http_api, a_taken_port_is_said_and_a_reload_listens_with_the_latest_reading) {
+    api_rig r;
+    const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(holder, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(r.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(holder, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(holder, 1), 0);
+    r.start_simulator();
+    r.start_daemon();
+    EXPECT_NE(r.log().find("HTTP API off: http.listen 127.0.0.1:" + std::to_string(r.port) +
+                           ": the address is in use"),
+              std::string::npos)
+        << r.log();
+    ASSERT_TRUE(r.sub.wait_for_count("evn/state", 1, 20s)) << r.log();
+
+    ::close(holder);
+    r.daemon->signal(SIGHUP);
+    ASSERT_TRUE(r.daemon->wait_for_stderr("HTTP API on", 10s)) << r.log();
+    std::optional<std::string> body;
+    for (int i = 0; i < 20 && !body; ++i) {
+        body = curl_get(r.url("/api/v1/reading"));
+        if (!body) std::this_thread::sleep_for(250ms);
+    }
+    ASSERT_TRUE(body) << r.log();
+
+    // The meter goes quiet; the HTTP settings change; the reading is still there.
+    r.simulator->signal(SIGSTOP);
+    std::this_thread::sleep_for(2s);
+    const auto before = nlohmann::json::parse(*curl_get(r.url("/api/v1/reading")));
+    {
+        std::ifstream in(r.dir.file("evn-mbus.yaml"));
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto at = text.find("http:\n");
+        ASSERT_NE(at, std::string::npos);
+        text.insert(at + 6, "  max_connections: 8\n");
+        std::ofstream(r.dir.file("evn-mbus.yaml")) << text;
+    }
+    const std::size_t listening = r.log().size();
+    r.daemon->signal(SIGHUP);
+    ASSERT_TRUE(r.daemon->wait_until(
+        [&](const std::string&, const std::string& err) {
+            return err.find("HTTP API on", listening) != std::string::npos;
+        },
+        10s))
+        << r.log();
+    const auto after = curl_get(r.url("/api/v1/reading"));
+    ASSERT_TRUE(after) << "503 after the reload\n" << r.log();
+    const auto j = nlohmann::json::parse(*after);
+    EXPECT_EQ(without_age(j), without_age(before));
+    EXPECT_GE(j.at("age_s").get<double>(), before.at("age_s").get<double>());
+    r.simulator->signal(SIGCONT);
     r.daemon->signal(SIGTERM);
     EXPECT_EQ(r.daemon->wait(15s), 0) << r.log();
 }
