@@ -108,7 +108,9 @@ struct reading {
     bool block_transfer = false;
 
     const obis_value* find(const obis_code& code) const noexcept;
-    // The scaled value of the named quantity ("w_p", "u1", ...), if sent.
+    // The number the meter sent for the named quantity ("w_p", "u1", ...), if any.
+    const obis_value* find_named(std::string_view name) const noexcept;
+    // The scaled value of the named quantity, if sent.
     std::optional<double> named(std::string_view name) const noexcept;
     // Three letters of the system title ("KFM", "SAG", ...), or empty.
     std::string manufacturer() const;

@@ -7,11 +7,11 @@
 #include "evn_mbus/cosem_datetime.hpp"
 
 namespace evn_mbus {
-namespace {
-
 std::string iso_utc(std::chrono::system_clock::time_point t) {
     return format_utc(std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
+
+namespace {
 
 std::string local_hms(std::chrono::system_clock::time_point t) {
     return fmt::format("{:%H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(t)));

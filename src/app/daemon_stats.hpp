@@ -14,6 +14,9 @@
 
 namespace evn_mbus {
 
+// "2025-01-02T03:04:05Z": a wall-clock time in UTC, to the second.
+std::string iso_utc(std::chrono::system_clock::time_point t);
+
 struct daemon_stats {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::uint64_t telegrams_ok = 0;

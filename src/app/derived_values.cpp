@@ -13,15 +13,6 @@ constexpr derived_quantity derived_table[] = {
     {"p3_net", "W", "net active power L3, import - export", "p3_p", "p3_n"},
 };
 
-const obis_value* named_value(const reading& r, std::string_view name) {
-    for (const auto& v : r.values) {
-        if (!v.is_number()) continue;
-        const auto q = name_for(v.code);
-        if (q && q->name == name) return &v;
-    }
-    return nullptr;
-}
-
 // An integer-typed value as mantissa x 10^exponent; nullopt for floats and huge unsigneds.
 struct decimal {
     std::int64_t mantissa = 0;
@@ -79,8 +70,8 @@ std::optional<derived_value> exact_difference(const decimal& a, const decimal& b
 }
 
 std::optional<derived_value> compute(const reading& r, const derived_quantity& q) {
-    const obis_value* a = named_value(r, q.minuend);
-    const obis_value* b = a ? named_value(r, q.subtrahend) : nullptr;
+    const obis_value* a = r.find_named(q.minuend);
+    const obis_value* b = a ? r.find_named(q.subtrahend) : nullptr;
     if (!a || !b) return std::nullopt;
     std::optional<derived_value> out;
     const auto da = decimal_of(*a);

@@ -61,16 +61,4 @@ bool reachable_from_network(const ip::tcp::endpoint& endpoint) {
     return !a.is_loopback();
 }
 
-std::string listen_url(const ip::tcp::endpoint& endpoint) {
-    const ip::address a = endpoint.address();
-    std::string url = "http://";
-    if (a.is_v6()) {
-        url.append("[").append(a.to_string()).append("]");
-    } else {
-        url.append(a.to_string());
-    }
-    url.append(":").append(std::to_string(endpoint.port()));
-    return url;
-}
-
 }  // namespace evn_mbus

@@ -28,7 +28,4 @@ std::variant<boost::asio::ip::tcp::endpoint, listen_problem> parse_listen_addres
 // Whether a client other than this machine can reach the address (not 127.0.0.0/8 or ::1).
 bool reachable_from_network(const boost::asio::ip::tcp::endpoint& endpoint);
 
-// "http://127.0.0.1:8080", "http://[::1]:8080": how a person opens it.
-std::string listen_url(const boost::asio::ip::tcp::endpoint& endpoint);
-
 }  // namespace evn_mbus

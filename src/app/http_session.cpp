@@ -78,17 +78,6 @@ const char* endpoint_name(http_endpoint e) {
 
 }  // namespace
 
-std::string endpoint_text(const tcp::endpoint& e) {
-    const std::string address = e.address().to_string();
-    std::string text;
-    if (e.address().is_v6()) {
-        text.append("[").append(address).append("]");
-    } else {
-        text = address;
-    }
-    return text.append(":").append(std::to_string(e.port()));
-}
-
 void http_server_shared::log_limited(spdlog::level::level_enum level, const std::string& kind,
                                      const std::string& text) {
     std::uint64_t suppressed = 0;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "endpoint_text.hpp"
 #include "error_limiter.hpp"
 #include "http_routes.hpp"
 #include "http_server.hpp"
@@ -29,9 +30,6 @@
 namespace evn_mbus {
 
 class http_session;
-
-// "127.0.0.1:8080", "[::1]:8080": as in a URL.
-std::string endpoint_text(const boost::asio::ip::tcp::endpoint& e);
 
 // What a server and its connections share. The connections keep it while they close, also
 // after the server has gone; once `stopped`, they do nothing but close.

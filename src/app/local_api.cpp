@@ -4,16 +4,11 @@
 #include <stdexcept>
 #include <variant>
 
-#include "evn_mbus/cosem_datetime.hpp"
 #include "http_listen_address.hpp"
 #include "reading_json.hpp"
 
 namespace evn_mbus {
 namespace {
-
-nlohmann::json iso(std::chrono::system_clock::time_point t) {
-    return format_utc(std::chrono::floor<std::chrono::seconds>(t));
-}
 
 double seconds_between(std::chrono::steady_clock::time_point from,
                        std::chrono::steady_clock::time_point to) {
@@ -68,7 +63,8 @@ void local_api::on_reading(const reading& r) {
     latest_json_ = to_json(r);
     latest_at_ = std::chrono::steady_clock::now();
     latest_wall_ = std::chrono::system_clock::now();
-    server_->broadcast_reading(dump(latest_json_));
+    // The text only for someone to send it to: most pushes have no event client.
+    if (server_->stats().event_clients > 0) server_->broadcast_reading(dump(latest_json_));
 }
 
 std::optional<local_api::latest_reading> local_api::latest() const {
@@ -97,7 +93,7 @@ http_reply local_api::reading_reply() const {
     // The state topic's object, and when it arrived: a poller (a zero-export controller) must
     // not act on a value from a meter that went silent.
     nlohmann::json j = latest_json_;
-    j["received"] = iso(latest_wall_);
+    j["received"] = iso_utc(latest_wall_);
     j["age_s"] = seconds_between(latest_at_, std::chrono::steady_clock::now());
     return json_reply(200, j);
 }

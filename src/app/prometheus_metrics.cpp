@@ -304,13 +304,9 @@ std::optional<metric_number> value_of(const reading& r, const std::vector<derive
         }
     }
     if (!value) {
-        for (const auto& v : r.values) {
-            if (!v.is_number()) continue;
-            const auto q = name_for(v.code);
-            if (!q || q->name != name) continue;
-            integer = v.scaled_integer();
-            value = v.scaled();
-            break;
+        if (const obis_value* v = r.find_named(name)) {
+            integer = v->scaled_integer();
+            value = v->scaled();
         }
     }
     if (!value) return std::nullopt;

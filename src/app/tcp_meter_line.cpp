@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "asio_error.hpp"
+#include "endpoint_text.hpp"
 
 namespace evn_mbus {
 namespace {
@@ -16,12 +17,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-// "127.0.0.1:5544", "[::1]:5544": as in a URI.
-std::string endpoint_text(const tcp::endpoint& e) {
-    const std::string address = e.address().to_string();
-    return (e.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(e.port());
-}
 
 }  // namespace
 

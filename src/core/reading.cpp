@@ -107,13 +107,19 @@ const obis_value* reading::find(const obis_code& code) const noexcept {
     return nullptr;
 }
 
-std::optional<double> reading::named(std::string_view name) const noexcept {
+const obis_value* reading::find_named(std::string_view name) const noexcept {
     for (const auto& v : values) {
         if (!v.is_number()) continue;
         const auto q = name_for(v.code);
-        if (q && q->name == name) return v.scaled();
+        if (q && q->name == name) return &v;
     }
-    return std::nullopt;
+    return nullptr;
+}
+
+std::optional<double> reading::named(std::string_view name) const noexcept {
+    const obis_value* v = find_named(name);
+    if (v == nullptr) return std::nullopt;
+    return v->scaled();
 }
 
 std::string reading::manufacturer() const {

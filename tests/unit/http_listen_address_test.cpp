@@ -1,5 +1,7 @@
 #include "http_listen_address.hpp"
 
+#include "endpoint_text.hpp"
+
 #include <gtest/gtest.h>
 
 namespace evn_mbus {
@@ -58,9 +60,9 @@ TEST(http_listen_address, knows_which_addresses_other_machines_reach) {
     EXPECT_TRUE(reachable_from_network(parsed("192.168.1.5:1")));
 }
 
-TEST(http_listen_address, gives_the_url_to_open) {
-    EXPECT_EQ(listen_url(parsed("127.0.0.1:8080")), "http://127.0.0.1:8080");
-    EXPECT_EQ(listen_url(parsed("[::1]:8080")), "http://[::1]:8080");
+TEST(http_listen_address, endpoint_text_writes_it_back) {
+    EXPECT_EQ(endpoint_text(parsed("127.0.0.1:8080")), "127.0.0.1:8080");
+    EXPECT_EQ(endpoint_text(parsed("[::1]:8080")), "[::1]:8080");
 }
 
 }  // namespace
