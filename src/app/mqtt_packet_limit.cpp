@@ -13,8 +13,10 @@ std::size_t mqtt_packet_limit::packet_size(std::size_t topic_bytes, std::size_t 
     return 1 + length_bytes + remaining;
 }
 
-void mqtt_packet_limit::connected() {
-    flight_.clear();
+void mqtt_packet_limit::connected(clock::time_point now) {
+    std::erase_if(flight_, [](const in_flight& f) { return f.ended; });
+    for (auto& f : flight_)
+        f.at = now;  // carried over: written first on this connection
 }
 
 std::uint64_t mqtt_packet_limit::sent(const std::string& topic, std::size_t size,
@@ -27,24 +29,38 @@ std::uint64_t mqtt_packet_limit::sent(const std::string& topic, std::size_t size
     return token;
 }
 
+std::deque<mqtt_packet_limit::in_flight>::iterator mqtt_packet_limit::find(std::uint64_t token) {
+    return std::find_if(flight_.begin(), flight_.end(),
+                        [token](const in_flight& f) { return f.token == token; });
+}
+
 void mqtt_packet_limit::confirmed(std::uint64_t token) {
-    const auto it = std::find_if(flight_.begin(), flight_.end(),
-                                 [token](const in_flight& f) { return f.token == token; });
+    const auto it = find(token);
     if (it == flight_.end()) return;
     largest_confirmed_ = std::max(largest_confirmed_, it->size);
     flight_.erase(it);
 }
 
+void mqtt_packet_limit::failed(std::uint64_t token) {
+    if (const auto it = find(token); it != flight_.end()) it->ended = true;
+}
+
+void mqtt_packet_limit::not_taken(std::uint64_t token) {
+    if (const auto it = find(token); it != flight_.end()) flight_.erase(it);
+}
+
 mqtt_packet_limit::verdict mqtt_packet_limit::lost(clock::time_point now) {
+    // The first message, in the order written, that the broker may have refused. What was not
+    // written is kept for connected(): the client sends it on the next connection.
     std::optional<verdict> blamed;
     for (const auto& f : flight_) {
-        if (f.size >= smallest_blamed && f.size > largest_confirmed_ && fits(f.size) &&
-            now - f.at <= blame_window) {
-            blamed = verdict{verdict::kind::suspect, f.topic, f.size};
-            break;
-        }
+        if (f.size < smallest_blamed || f.size <= largest_confirmed_ || now - f.at > blame_window)
+            continue;
+        blamed =
+            verdict{fits(f.size) ? verdict::kind::suspect : verdict::kind::known, f.topic, f.size};
+        break;
     }
-    flight_.clear();
+    if (blamed && blamed->what == verdict::kind::known) return *blamed;
     if (!blamed) {
         first_strike_.reset();
         return {};

@@ -6,7 +6,10 @@
 // just before the loss, is still unconfirmed, and is larger than any the broker has confirmed.
 // Two losses in a row with such a message set the limit (the smaller of the two): every
 // message of that size or more is then dropped, and the rest keep flowing. Once the broker is
-// known to have a limit, one such loss lowers it. Only QoS 1 and 2
+// known to have a limit, one such loss lowers it. Paho keeps the messages it had not yet written
+// when a connection ends and writes them first on the next one (Paho C's MQTTAsync_cleanSession
+// clears only what was in flight): those are carried over, and one already known to be too big
+// explains the next loss without saying anything new. Only QoS 1 and 2
 // messages count: QoS 0 has no confirmation. Messages under 128 bytes are never blamed: no
 // broker is that strict, and a status message unconfirmed when another client with the same id
 // took over must not set a limit. Sans-I/O: driven by calls and `now`.
@@ -33,17 +36,23 @@ class mqtt_packet_limit {
             unexplained,  // no message to blame
             suspect,      // a message may be too big; one more such loss sets the limit
             too_big,      // the limit is set now: messages of `size` bytes or more are dropped
+            known,        // a message handed over before the limit was known, and too big
         };
         kind what = kind::unexplained;
         std::string topic;  // the message blamed (suspect, too_big)
         std::size_t size = 0;
     };
 
-    // A new connection: what was in flight on the old one no longer counts.
-    void connected();
-    // A QoS 1 or 2 message handed to the client; returns its token for confirmed().
+    // A new connection: what ended with the old one no longer counts; what the client had not
+    // written yet is sent now, first.
+    void connected(clock::time_point now);
+    // A QoS 1 or 2 message handed to the client; returns its token for the calls below.
     std::uint64_t sent(const std::string& topic, std::size_t size, clock::time_point now);
     void confirmed(std::uint64_t token);
+    // Its failure was reported: it ended with the connection (still blamable for that loss).
+    void failed(std::uint64_t token);
+    // The client refused it: never sent.
+    void not_taken(std::uint64_t token);
     verdict lost(clock::time_point now);
 
     bool fits(std::size_t size) const { return !limit_ || size < *limit_; }
@@ -55,7 +64,9 @@ class mqtt_packet_limit {
         std::string topic;
         std::size_t size;
         clock::time_point at;
+        bool ended = false;  // failed(): not carried to the next connection
     };
+    std::deque<in_flight>::iterator find(std::uint64_t token);
     static constexpr auto blame_window = std::chrono::seconds(3);  // sent this long before
     static constexpr std::size_t smallest_blamed = 128;
 

@@ -87,12 +87,19 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const auto token = track(topic, payload, qos);
         auto w = weak();
         auto* l = listener([w, token](bool ok, int) {
-            if (auto self = w.lock(); self && ok) self->oversize_.confirmed(token);
+            auto self = w.lock();
+            if (!self) return;
+            if (ok) {
+                self->oversize_.confirmed(token);
+            } else {
+                self->oversize_.failed(token);
+            }
         });
         try {
             client_->publish(mqtt::make_message(topic, payload, qos, true), nullptr, *l);
         } catch (const mqtt::exception& e) {
             l->discard();
+            oversize_.not_taken(token);
             log_->debug("MQTT: cannot publish {}: {}", topic, e.what());
         }
     }

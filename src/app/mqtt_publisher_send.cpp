@@ -102,7 +102,11 @@ bool mqtt_publisher::impl::send(std::uint64_t id, const std::string& topic,
     auto w = weak();
     auto* l = listener([w, gen, id, token](bool ok, int rc) {
         if (auto self = w.lock()) {
-            if (ok) self->oversize_.confirmed(token);
+            if (ok) {
+                self->oversize_.confirmed(token);
+            } else {
+                self->oversize_.failed(token);
+            }
             self->on_sent(gen, id, ok, rc);
         }
     });
@@ -111,6 +115,7 @@ bool mqtt_publisher::impl::send(std::uint64_t id, const std::string& topic,
                          *l);
     } catch (const mqtt::exception& e) {
         l->discard();
+        oversize_.not_taken(token);
         log_->debug("MQTT: Paho did not take {} ({}); trying again", topic, e.what());
         queue_.refused(id);
         // Disconnected: the connection-lost callback is on its way. Else retry later.

@@ -44,8 +44,8 @@ oversize_guard::loss oversize_guard::lost(clock::time_point now, const std::stri
             "published. {}.",
             config_.uri, v.topic, v.size, v.size, too_big_advice(v.topic, config_));
     }
-    // Only a limit just set explains a loss: a mere suspect may be a kick by another client.
-    if (churn_.lost(now, v.what == kind::too_big)) {
+    // Only a limit explains a loss: a mere suspect may be a kick by another client.
+    if (churn_.lost(now, v.what == kind::too_big || v.what == kind::known)) {
         l.churn = fmt::format(
             "MQTT: the broker {} keeps closing the connection within seconds of accepting it. "
             "Another client may be using the same client id '{}': a broker lets one client use "

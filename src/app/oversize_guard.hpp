@@ -32,10 +32,13 @@ class oversize_guard {
     // A message handed to the client; the token is for confirmed() (0 for qos 0).
     std::uint64_t sent(const std::string& topic, std::size_t payload_bytes, int qos,
                        clock::time_point now);
+    // What the client reported of it (see mqtt_packet_limit).
     void confirmed(std::uint64_t token) { limit_.confirmed(token); }
+    void failed(std::uint64_t token) { limit_.failed(token); }
+    void not_taken(std::uint64_t token) { limit_.not_taken(token); }
 
     void connected(clock::time_point now) {
-        limit_.connected();
+        limit_.connected(now);
         churn_.connected(now);
     }
 
