@@ -34,15 +34,15 @@ std::deque<mqtt_packet_limit::in_flight>::iterator mqtt_packet_limit::find(std::
                         [token](const in_flight& f) { return f.token == token; });
 }
 
-void mqtt_packet_limit::confirmed(std::uint64_t token) {
+void mqtt_packet_limit::settled(std::uint64_t token, bool confirmed) {
     const auto it = find(token);
     if (it == flight_.end()) return;
+    if (!confirmed) {
+        it->ended = true;
+        return;
+    }
     largest_confirmed_ = std::max(largest_confirmed_, it->size);
     flight_.erase(it);
-}
-
-void mqtt_packet_limit::failed(std::uint64_t token) {
-    if (const auto it = find(token); it != flight_.end()) it->ended = true;
 }
 
 void mqtt_packet_limit::not_taken(std::uint64_t token) {
@@ -50,17 +50,27 @@ void mqtt_packet_limit::not_taken(std::uint64_t token) {
 }
 
 mqtt_packet_limit::verdict mqtt_packet_limit::lost(clock::time_point now) {
-    // The first message, in the order written, that the broker may have refused. What was not
-    // written is kept for connected(): the client sends it on the next connection.
-    std::optional<verdict> blamed;
+    // The first message, in the order written, that the broker may have refused: one of those
+    // the client failed, if it failed any (a clean session); else any (nothing fails when the
+    // session is kept). What was not written is kept for connected().
+    const bool written_known =
+        std::any_of(flight_.begin(), flight_.end(), [](const in_flight& f) { return f.ended; });
+    const in_flight* culprit = nullptr;
     for (const auto& f : flight_) {
-        if (f.size < smallest_blamed || f.size <= largest_confirmed_ || now - f.at > blame_window)
+        if ((written_known && !f.ended) || f.size < smallest_blamed ||
+            f.size <= largest_confirmed_ || now - f.at > blame_window)
             continue;
-        blamed =
-            verdict{fits(f.size) ? verdict::kind::suspect : verdict::kind::known, f.topic, f.size};
+        culprit = &f;
         break;
     }
-    if (blamed && blamed->what == verdict::kind::known) return *blamed;
+    if (culprit && !fits(culprit->size)) {
+        const auto what =
+            culprit->token == last_known_ ? verdict::kind::resent : verdict::kind::known;
+        last_known_ = culprit->token;
+        return {what, culprit->topic, culprit->size};
+    }
+    std::optional<verdict> blamed;
+    if (culprit) blamed = verdict{verdict::kind::suspect, culprit->topic, culprit->size};
     if (!blamed) {
         first_strike_.reset();
         return {};

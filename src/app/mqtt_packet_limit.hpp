@@ -6,13 +6,20 @@
 // just before the loss, is still unconfirmed, and is larger than any the broker has confirmed.
 // Two losses in a row with such a message set the limit (the smaller of the two): every
 // message of that size or more is then dropped, and the rest keep flowing. Once the broker is
-// known to have a limit, one such loss lowers it. Paho keeps the messages it had not yet written
-// when a connection ends and writes them first on the next one (Paho C's MQTTAsync_cleanSession
-// clears only what was in flight): those are carried over, and one already known to be too big
-// explains the next loss without saying anything new. Only QoS 1 and 2
-// messages count: QoS 0 has no confirmation. Messages under 128 bytes are never blamed: no
-// broker is that strict, and a status message unconfirmed when another client with the same id
-// took over must not set a limit. Sans-I/O: driven by calls and `now`.
+// known to have a limit, one such loss lowers it. Only QoS 1 and 2 messages count: QoS 0 has
+// no confirmation. Messages under 128 bytes are never blamed: no broker is that strict, and a
+// status message unconfirmed when another client with the same id took over must not set a
+// limit.
+//
+// What Paho C (1.3.12, MQTT 3.1.1, one server) does when a connection ends, and this follows:
+// with a clean session it fails every message it had written and not seen confirmed (-11; -1
+// for one whose write failed) before it reports the loss, and keeps the ones it had not
+// written, which it writes first on the next connection (MQTTAsync_cleanSession clears only
+// what was in flight). So the culprit is among the failed ones, and the others are carried
+// over; a carried one already known to be too big explains the next loss. With
+// mqtt.clean_session false nothing fails: Paho writes the unconfirmed ones again itself, and a
+// message too big comes back on every connection, which no limit can stop. Sans-I/O: driven by
+// calls and `now`.
 #pragma once
 
 #include <chrono>
@@ -37,9 +44,10 @@ class mqtt_packet_limit {
             suspect,      // a message may be too big; one more such loss sets the limit
             too_big,      // the limit is set now: messages of `size` bytes or more are dropped
             known,        // a message handed over before the limit was known, and too big
+            resent,       // such a message again: the client sends it itself on every connection
         };
         kind what = kind::unexplained;
-        std::string topic;  // the message blamed (suspect, too_big)
+        std::string topic;  // the message blamed (all but unexplained)
         std::size_t size = 0;
     };
 
@@ -48,9 +56,9 @@ class mqtt_packet_limit {
     void connected(clock::time_point now);
     // A QoS 1 or 2 message handed to the client; returns its token for the calls below.
     std::uint64_t sent(const std::string& topic, std::size_t size, clock::time_point now);
-    void confirmed(std::uint64_t token);
-    // Its failure was reported: it ended with the connection (still blamable for that loss).
-    void failed(std::uint64_t token);
+    // What the client reported: confirmed, or failed (it ended with the connection, and was
+    // written: blamable for that loss, not carried to the next connection).
+    void settled(std::uint64_t token, bool confirmed);
     // The client refused it: never sent.
     void not_taken(std::uint64_t token);
     verdict lost(clock::time_point now);
@@ -74,6 +82,7 @@ class mqtt_packet_limit {
     std::uint64_t next_token_ = 1;
     std::size_t largest_confirmed_ = 0;
     std::optional<verdict> first_strike_;
+    std::uint64_t last_known_ = 0;  // the token of the last `known` verdict
     std::optional<std::size_t> limit_;
 };
 

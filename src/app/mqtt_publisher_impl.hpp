@@ -87,13 +87,7 @@ struct mqtt_publisher::impl : std::enable_shared_from_this<impl> {
         const auto token = track(topic, payload, qos);
         auto w = weak();
         auto* l = listener([w, token](bool ok, int) {
-            auto self = w.lock();
-            if (!self) return;
-            if (ok) {
-                self->oversize_.confirmed(token);
-            } else {
-                self->oversize_.failed(token);
-            }
+            if (auto self = w.lock()) self->oversize_.settled(token, ok);
         });
         try {
             client_->publish(mqtt::make_message(topic, payload, qos, true), nullptr, *l);

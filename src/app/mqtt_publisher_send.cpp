@@ -102,11 +102,7 @@ bool mqtt_publisher::impl::send(std::uint64_t id, const std::string& topic,
     auto w = weak();
     auto* l = listener([w, gen, id, token](bool ok, int rc) {
         if (auto self = w.lock()) {
-            if (ok) {
-                self->oversize_.confirmed(token);
-            } else {
-                self->oversize_.failed(token);
-            }
+            self->oversize_.settled(token, ok);
             self->on_sent(gen, id, ok, rc);
         }
     });

@@ -44,8 +44,20 @@ oversize_guard::loss oversize_guard::lost(clock::time_point now, const std::stri
             "published. {}.",
             config_.uri, v.topic, v.size, v.size, too_big_advice(v.topic, config_));
     }
+    if (v.what == kind::resent && !resent_said_) {
+        resent_said_ = true;
+        l.too_big = fmt::format(
+            "MQTT: the broker {} keeps closing the connection on {} ({} bytes), too big for it, "
+            "and it goes again on every connection: with mqtt.clean_session false, every "
+            "unconfirmed message is kept for the next connection, so nothing after it gets "
+            "through. Set mqtt.clean_session: true, or raise the broker's limit (Mosquitto: "
+            "max_packet_size in mosquitto.conf).",
+            config_.uri, v.topic, v.size);
+    }
     // Only a limit explains a loss: a mere suspect may be a kick by another client.
-    if (churn_.lost(now, v.what == kind::too_big || v.what == kind::known)) {
+    const bool explained =
+        v.what == kind::too_big || v.what == kind::known || v.what == kind::resent;
+    if (churn_.lost(now, explained)) {
         l.churn = fmt::format(
             "MQTT: the broker {} keeps closing the connection within seconds of accepting it. "
             "Another client may be using the same client id '{}': a broker lets one client use "

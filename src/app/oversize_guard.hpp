@@ -33,8 +33,7 @@ class oversize_guard {
     std::uint64_t sent(const std::string& topic, std::size_t payload_bytes, int qos,
                        clock::time_point now);
     // What the client reported of it (see mqtt_packet_limit).
-    void confirmed(std::uint64_t token) { limit_.confirmed(token); }
-    void failed(std::uint64_t token) { limit_.failed(token); }
+    void settled(std::uint64_t token, bool confirmed) { limit_.settled(token, confirmed); }
     void not_taken(std::uint64_t token) { limit_.not_taken(token); }
 
     void connected(clock::time_point now) {
@@ -43,7 +42,7 @@ class oversize_guard {
     }
 
     struct loss {
-        std::optional<std::string> too_big;  // the limit was just set
+        std::optional<std::string> too_big;  // the limit was just set, or cannot help
         std::optional<std::string> churn;    // another client with our id, likely
     };
     // Why a connection ended, when the broker gave no reason.
@@ -58,6 +57,7 @@ class oversize_guard {
     mqtt_packet_limit limit_;
     connection_churn churn_;
     std::uint64_t dropped_ = 0;  // messages dropped as too big
+    bool resent_said_ = false;
     std::unordered_set<std::string> logged_;
 };
 
