@@ -72,7 +72,7 @@ class mqtt_packet_limit {
         std::string topic;
         std::size_t size;
         clock::time_point at;
-        bool ended = false;  // failed(): not carried to the next connection
+        bool ended = false;  // failed (settled): not carried to the next connection
     };
     std::deque<in_flight>::iterator find(std::uint64_t token);
     static constexpr auto blame_window = std::chrono::seconds(3);  // sent this long before

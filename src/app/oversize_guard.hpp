@@ -29,7 +29,7 @@ class oversize_guard {
     };
     check too_big(const std::string& topic, std::size_t payload_bytes, int qos);
 
-    // A message handed to the client; the token is for confirmed() (0 for qos 0).
+    // A message handed to the client; the token is for settled() (0 for qos 0).
     std::uint64_t sent(const std::string& topic, std::size_t payload_bytes, int qos,
                        clock::time_point now);
     // What the client reported of it (see mqtt_packet_limit).
